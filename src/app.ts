@@ -1,0 +1,114 @@
+import type { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { clientSecretBasic, privateKeyJwt, type ClientAuth } from './auth/clientAuth.js';
+import { Discovery } from './auth/discovery.js';
+import { createHttpClient, type HttpClient } from './auth/httpClient.js';
+import { createIntrospectionClient } from './auth/introspection.js';
+import { TokenCache } from './auth/tokenCache.js';
+import { createTokenVerifier } from './auth/tokenVerifier.js';
+import type { CacheConfig, ClientCredentials, ZitadelConfig } from './config.js';
+import { createContextFactory, type GraphQLContext } from './context.js';
+import { GRAPHQL_PATH, createHttpServer } from './http.js';
+import { buildSchema } from './schema/index.js';
+import { createApolloServer } from './server.js';
+
+export interface AppOptions {
+  readonly zitadel: ZitadelConfig;
+  readonly cache: CacheConfig;
+  readonly production: boolean;
+  readonly corsOrigins: '*' | readonly string[];
+  readonly logger: Logger;
+  readonly sandboxHeaders?: Record<string, string>;
+  /** Discovery retry backoff; tests shorten it. */
+  readonly discoveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly http?: HttpClient;
+}
+
+export interface App {
+  readonly httpServer: http.Server;
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly discovery: Discovery;
+  readonly cache: TokenCache;
+  /** Starts Apollo and listens; discovery runs in the background and never blocks start. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Drains in-flight requests, then releases timers and sockets. */
+  close(): Promise<void>;
+}
+
+export function createClientAuth(credentials: ClientCredentials): ClientAuth {
+  return credentials.method === 'private_key_jwt'
+    ? privateKeyJwt(credentials.key)
+    : clientSecretBasic(credentials.clientId, credentials.clientSecret);
+}
+
+/** Wires the parts together. The only place that knows them all. */
+export function createApp(options: AppOptions): App {
+  const { zitadel, logger } = options;
+  const httpClient = options.http ?? createHttpClient();
+  const discovery = new Discovery({
+    issuer: zitadel.issuer,
+    http: httpClient,
+    timeoutMs: zitadel.timeoutMs,
+    logger,
+    ...(options.discoveryBackoff ? { backoff: options.discoveryBackoff } : {}),
+  });
+  const cache = new TokenCache(options.cache);
+  const verifier = createTokenVerifier({
+    introspector: createIntrospectionClient({
+      discovery,
+      clientAuth: createClientAuth(zitadel.credentials),
+      http: httpClient,
+      timeoutMs: zitadel.timeoutMs,
+    }),
+    cache,
+    logger,
+    projectId: zitadel.projectId,
+  });
+  const apollo = createApolloServer({
+    schema: buildSchema(),
+    logger,
+    production: options.production,
+    sandboxHeaders: options.sandboxHeaders,
+  });
+  const contextFor = createContextFactory(verifier);
+  const httpServer = createHttpServer({
+    apollo,
+    context: (req) => contextFor(req.headers),
+    ready: () => discovery.ready,
+    corsOrigins: options.corsOrigins,
+    logger,
+  });
+  apollo.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
+
+  return {
+    httpServer,
+    apollo,
+    discovery,
+    cache,
+    async listen(port, host) {
+      await apollo.start();
+      void discovery.start();
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const { port: actual } = httpServer.address() as AddressInfo;
+      return `http://${host && host !== '0.0.0.0' && host !== '::' ? hostForUrl(host) : 'localhost'}:${actual}${GRAPHQL_PATH}`;
+    },
+    async close() {
+      discovery.stop();
+      await apollo.stop();
+      httpClient.close();
+    },
+  };
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

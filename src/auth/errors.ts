@@ -1,0 +1,52 @@
+/**
+ * Domain errors of the auth layer. The schema layer translates them into GraphQL errors
+ * (src/errors.ts); nothing here knows about GraphQL or HTTP.
+ */
+
+/** Why a caller is not authenticated. `missing_token` is the only one without a presented token. */
+export type AuthFailureReason = 'missing_token' | 'malformed_token' | 'invalid_token';
+
+/** The caller's credential was absent or rejected: the caller's fault, never retried. */
+export class AuthError extends Error {
+  readonly code = 'AUTH_FAILED';
+  override name = 'AuthError';
+  constructor(
+    readonly reason: AuthFailureReason,
+    message = reason,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The token could not be checked: ZITADEL unreachable, slow, rate limiting us, answering
+ * non-200, or refusing our client authentication. Never the caller's fault (RFC 7662 §2.3
+ * gives no way to tell "inactive" from a failed call, so we never guess "inactive").
+ */
+export class ProviderUnavailableError extends Error {
+  readonly code: ProviderFailure;
+  override name = 'ProviderUnavailableError';
+  constructor(
+    code: ProviderFailure,
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export type ProviderFailure =
+  /** Network error, connection refused or reset. */
+  | 'PROVIDER_UNREACHABLE'
+  /** No answer within the configured timeout. */
+  | 'PROVIDER_TIMEOUT'
+  /** HTTP 429 from ZITADEL's rate limiter. */
+  | 'PROVIDER_RATE_LIMITED'
+  /** 400/401 to our client authentication: a configuration fault (wrong key, wrong app). */
+  | 'CLIENT_AUTH_REJECTED'
+  /** Any other non-200, or a body that is not a valid introspection response. */
+  | 'PROVIDER_ERROR'
+  /** Discovery has not succeeded yet. */
+  | 'PROVIDER_NOT_READY';

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
+
+/** How this server authenticates itself at ZITADEL's introspection endpoint. */
+export type ClientCredentials =
+  | { readonly method: 'private_key_jwt'; readonly key: ApplicationKey }
+  | { readonly method: 'client_secret_basic'; readonly clientId: string; readonly clientSecret: string };
+
+export interface ZitadelConfig {
+  /** The instance URL as configured; discovery's `issuer` is what goes into assertions. */
+  readonly issuer: URL;
+  readonly credentials: ClientCredentials;
+  readonly projectId: string | undefined;
+  readonly timeoutMs: number;
+}
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string | undefined;
+  /** Undefined: start the embedded development issuer (only outside production). */
+  readonly zitadel: ZitadelConfig | undefined;
+  readonly cache: CacheConfig;
+  readonly corsOrigins: '*' | readonly string[];
+  readonly logLevel: string;
+}
+
+export interface CacheConfig {
+  /** 0 turns the cross-request cache off (every request introspects). */
+  readonly maxEntries: number;
+  readonly maxTtlMs: number;
+  /** How long an inactive verdict is remembered, so a repeated bad token costs one call. */
+  readonly negativeTtlMs: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the whole environment once; every problem names its variable. */
+export function loadConfig(env: Env): Config {
+  const production = env.NODE_ENV === 'production';
+  const issuerText = nonEmpty(env, 'ZITADEL_ISSUER');
+  const credentials = loadCredentials(env);
+  const timeoutMs = integer(env, 'ZITADEL_TIMEOUT_MS', 3000, 1, 60_000);
+  const projectId = nonEmpty(env, 'ZITADEL_PROJECT_ID');
+  if (projectId !== undefined && !/^\d+$/.test(projectId)) {
+    throw new ConfigError('ZITADEL_PROJECT_ID', 'must be the numeric project id shown in ZITADEL\'s console');
+  }
+
+  let zitadel: ZitadelConfig | undefined;
+  if (issuerText !== undefined) {
+    if (!credentials) {
+      throw new ConfigError(
+        'ZITADEL_KEY_FILE',
+        'is required with ZITADEL_ISSUER (or set ZITADEL_KEY_JSON, or ZITADEL_CLIENT_ID and ZITADEL_CLIENT_SECRET)',
+      );
+    }
+    zitadel = { issuer: parseIssuer(issuerText), credentials, projectId, timeoutMs };
+  } else if (production) {
+    throw new ConfigError('ZITADEL_ISSUER', 'is required when NODE_ENV=production (e.g. https://my-instance.zitadel.cloud)');
+  } else if (credentials) {
+    throw new ConfigError('ZITADEL_ISSUER', 'is required when client credentials are configured');
+  }
+
+  const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return {
+    production,
+    port: integer(env, 'PORT', 4000, 0, 65_535),
+    host: nonEmpty(env, 'HOST'),
+    zitadel,
+    cache: {
+      maxEntries: integer(env, 'AUTH_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000),
+      maxTtlMs: integer(env, 'AUTH_CACHE_MAX_TTL_SECONDS', 300, 1, 86_400) * 1000,
+      negativeTtlMs: integer(env, 'AUTH_CACHE_NEGATIVE_TTL_SECONDS', 10, 0, 3600) * 1000,
+    },
+    corsOrigins: parseOrigins(env),
+    logLevel,
+  };
+}
+
+function loadCredentials(env: Env): ClientCredentials | undefined {
+  const keyFile = nonEmpty(env, 'ZITADEL_KEY_FILE');
+  const keyJson = nonEmpty(env, 'ZITADEL_KEY_JSON');
+  const clientId = nonEmpty(env, 'ZITADEL_CLIENT_ID');
+  const clientSecret = nonEmpty(env, 'ZITADEL_CLIENT_SECRET');
+
+  const chosen = [keyFile && 'ZITADEL_KEY_FILE', keyJson && 'ZITADEL_KEY_JSON', (clientId || clientSecret) && 'ZITADEL_CLIENT_ID/ZITADEL_CLIENT_SECRET'].filter(Boolean);
+  if (chosen.length > 1) {
+    throw new ConfigError(String(chosen[0]), `conflicts with ${chosen.slice(1).join(' and ')}: configure one way to authenticate`);
+  }
+
+  if (keyFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(keyFile, 'utf8');
+    } catch (cause) {
+      const why = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
+      throw new ConfigError('ZITADEL_KEY_FILE', `${why}: ${keyFile}`, { cause });
+    }
+    return privateKeyJwtCredentials(text, 'ZITADEL_KEY_FILE');
+  }
+  if (keyJson !== undefined) return privateKeyJwtCredentials(keyJson, 'ZITADEL_KEY_JSON');
+  if (clientId !== undefined || clientSecret !== undefined) {
+    if (clientId === undefined) throw new ConfigError('ZITADEL_CLIENT_ID', 'is required with ZITADEL_CLIENT_SECRET');
+    if (clientSecret === undefined) throw new ConfigError('ZITADEL_CLIENT_SECRET', 'is required with ZITADEL_CLIENT_ID');
+    return { method: 'client_secret_basic', clientId, clientSecret };
+  }
+  return undefined;
+}
+
+/** Credentials from an API application key JSON; errors name `variable`. */
+export function privateKeyJwtCredentials(text: string, variable: string): ClientCredentials {
+  try {
+    return { method: 'private_key_jwt', key: parseApplicationKey(text) };
+  } catch (cause) {
+    if (cause instanceof KeyFileError) throw new ConfigError(variable, cause.message, { cause });
+    throw cause;
+  }
+}
+
+/** ZITADEL's issuer is `scheme://host[:port]`: no path, query or fragment. */
+function parseIssuer(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('ZITADEL_ISSUER', `is not a URL: "${text}" (e.g. https://my-instance.zitadel.cloud)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('ZITADEL_ISSUER', `must be an http(s) URL, got ${url.protocol}`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('ZITADEL_ISSUER', 'must not carry credentials, a query or a fragment');
+  }
+  return url;
+}
+
+function parseOrigins(env: Env): '*' | string[] {
+  const text = nonEmpty(env, 'CORS_ORIGINS');
+  if (text === undefined || text === '*') return '*';
+  const origins = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://app.example.com`);
+    }
+  }
+  return origins;
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = nonEmpty(env, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}

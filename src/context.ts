@@ -1,0 +1,57 @@
+import DataLoader from 'dataloader';
+import type { IncomingHttpHeaders } from 'node:http';
+import { parseAuthorization, type BearerCredential } from './auth/bearer.js';
+import { AuthError } from './auth/errors.js';
+import type { Identity } from './auth/identity.js';
+import type { TokenVerifier } from './auth/tokenVerifier.js';
+
+export interface GraphQLContext {
+  readonly auth: RequestAuth;
+}
+
+/**
+ * The caller of one request. Creating it costs a header parse and nothing else; the token is
+ * verified only when a protected field asks, and at most once per request however many ask
+ * (a per-request DataLoader; the cross-request cache sits behind the verifier).
+ */
+export class RequestAuth {
+  readonly credential: BearerCredential;
+  #identity: Identity | undefined;
+  readonly #loader: DataLoader<string, Identity> | undefined;
+
+  constructor(credential: BearerCredential, verifier: TokenVerifier) {
+    this.credential = credential;
+    if (credential.kind === 'token') {
+      this.#loader = new DataLoader<string, Identity>(
+        (tokens) => Promise.all(tokens.map((token) => verifier.verify(token).catch((error: unknown) => error as Error))),
+        { batch: false },
+      );
+    }
+  }
+
+  /** True when a token was presented, whether or not it turns out valid. */
+  get presentedToken(): boolean {
+    return this.credential.kind !== 'none';
+  }
+
+  /** Set once the identity is known: lets protected fields skip a promise on the hot path. */
+  get current(): Identity | undefined {
+    return this.#identity;
+  }
+
+  /** The verified caller; rejects with AuthError or ProviderUnavailableError. */
+  async require(): Promise<Identity> {
+    if (this.#identity) return this.#identity;
+    const { credential } = this;
+    if (credential.kind === 'none') throw new AuthError('missing_token');
+    if (credential.kind === 'malformed') throw new AuthError('malformed_token');
+    this.#identity = await this.#loader!.load(credential.token);
+    return this.#identity;
+  }
+}
+
+export function createContextFactory(verifier: TokenVerifier) {
+  return (headers: IncomingHttpHeaders): GraphQLContext => ({
+    auth: new RequestAuth(parseAuthorization(headers.authorization), verifier),
+  });
+}

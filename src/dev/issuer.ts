@@ -1,0 +1,217 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK } from 'jose';
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { createMemoryAdapter } from './memoryAdapter.js';
+
+/**
+ * An OAuth 2.0 / OpenID server for development and tests, built on oidc-provider, that speaks
+ * ZITADEL's protocol as the server uses it: discovery, RFC 7662 introspection authenticated
+ * with private_key_jwt (a ZITADEL-format API application key) or Basic, ZITADEL's endpoint
+ * paths, and ZITADEL-shaped claims. Never part of production: main.ts imports it only when
+ * ZITADEL_ISSUER is unset outside production.
+ */
+
+/** A user in the development directory. `roles` maps role -> { orgId: orgPrimaryDomain }. */
+export interface DevUser {
+  readonly sub: string;
+  readonly username: string;
+  readonly name?: string;
+  readonly givenName?: string;
+  readonly familyName?: string;
+  readonly email?: string;
+  readonly emailVerified?: boolean;
+  readonly locale?: string;
+  readonly roles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly organizationId?: string;
+  readonly organizationName?: string;
+  readonly organizationDomain?: string;
+}
+
+export interface MintOptions {
+  /** Default: the demo user. A user not yet known is added to the directory. */
+  readonly user?: DevUser;
+  readonly scope?: string;
+  readonly expiresInSeconds?: number;
+}
+
+export interface DevIssuer {
+  /** The issuer, as discovery spells it. */
+  readonly issuer: string;
+  readonly projectId: string;
+  /** The API application's key file, exactly as ZITADEL's console downloads it. */
+  readonly keyJson: string;
+  /** An API application configured for Basic authentication instead. */
+  readonly basicClient: { readonly clientId: string; readonly clientSecret: string };
+  readonly demoUser: DevUser;
+  /** The oidc-provider instance (a Koa app: tests add middleware to it). */
+  readonly provider: Provider;
+  /** An opaque access token for the user, as a ZITADEL front-end application would receive. */
+  mintToken(options?: MintOptions): Promise<string>;
+  revokeToken(token: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEV_ORG_ID = '100000000000000001';
+const PROJECT_ID = '100000000000000002';
+const API_APP_ID = '100000000000000003';
+const API_CLIENT_ID = `${API_APP_ID}@demo`;
+const API_KEY_ID = '100000000000000004';
+const BASIC_CLIENT_ID = '100000000000000005@demo';
+const FRONTEND_CLIENT_ID = '100000000000000006@demo';
+
+export const DEMO_USER: DevUser = {
+  sub: '200000000000000001',
+  username: 'road.runner@demo.localhost',
+  name: 'Road Runner',
+  givenName: 'Road',
+  familyName: 'Runner',
+  email: 'road.runner@demo.localhost',
+  emailVerified: true,
+  locale: 'en',
+  roles: { admin: { [DEV_ORG_ID]: 'demo.localhost' } },
+  organizationId: DEV_ORG_ID,
+  organizationName: 'Demo',
+  organizationDomain: 'demo.localhost',
+};
+
+/** ZITADEL's introspection claims for a user, by granted scope (see ../shared ZITADEL.md). */
+export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  if (scopes.has('profile')) {
+    Object.assign(claims, {
+      username: user.username,
+      preferred_username: user.username,
+      name: user.name,
+      given_name: user.givenName,
+      family_name: user.familyName,
+      locale: user.locale,
+    });
+  }
+  if (scopes.has('email') && user.email) {
+    claims.email = user.email;
+    // ZITADEL omits email_verified when it is false.
+    if (user.emailVerified) claims.email_verified = true;
+  }
+  if (user.roles) {
+    claims['urn:zitadel:iam:org:project:roles'] = user.roles;
+    claims[`urn:zitadel:iam:org:project:${PROJECT_ID}:roles`] = user.roles;
+  }
+  if (user.organizationId) {
+    claims['urn:zitadel:iam:user:resourceowner:id'] = user.organizationId;
+    claims['urn:zitadel:iam:user:resourceowner:name'] = user.organizationName;
+    claims['urn:zitadel:iam:user:resourceowner:primary_domain'] = user.organizationDomain;
+  }
+  return claims;
+}
+
+export async function startDevIssuer(options: { port?: number } = {}): Promise<DevIssuer> {
+  const apiKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const basicSecret = randomBytes(24).toString('base64url');
+  const users = new Map<string, DevUser>([[DEMO_USER.sub, DEMO_USER]]);
+
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const provider = new Provider(issuer, {
+    adapter: createMemoryAdapter(),
+    jwks: { keys: [{ ...(await exportJWK(signingKey.privateKey)), kid: 'dev-signing', alg: 'RS256', use: 'sig' }] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    clients: [
+      {
+        client_id: API_CLIENT_ID,
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'RS256',
+        jwks: { keys: [{ ...(await exportJWK(apiKey.publicKey)), kid: API_KEY_ID, alg: 'RS256', use: 'sig' }] },
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      },
+      { client_id: BASIC_CLIENT_ID, client_secret: basicSecret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: [] },
+      { client_id: FRONTEND_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:3000/callback'] },
+    ],
+    routes: {
+      authorization: '/oauth/v2/authorize',
+      token: '/oauth/v2/token',
+      introspection: '/oauth/v2/introspect',
+      revocation: '/oauth/v2/revoke',
+      jwks: '/oauth/v2/keys',
+      userinfo: '/oidc/v1/userinfo',
+      end_session: '/oidc/v1/end_session',
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Only API applications (authenticated clients) may introspect, as in ZITADEL.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+    },
+    ttl: { AccessToken: 12 * 3600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600, Interaction: 3600 },
+    scopes: ['openid', 'profile', 'email', 'offline_access', `urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud`],
+    // ZITADEL is stricter than oidc-provider about client assertions: hold our server to ZITADEL's rules.
+    async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
+      const now = Math.floor(Date.now() / 1000);
+      const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+      if (!audiences.includes(issuer)) throw new errors.InvalidClientAuth('aud must be the issuer');
+      if (claims.sub !== claims.iss) throw new errors.InvalidClientAuth('sub must equal iss');
+      if (typeof claims.iat !== 'number' || claims.iat > now + 1) throw new errors.InvalidClientAuth('iat must not be in the future');
+      if (typeof claims.exp !== 'number' || claims.exp - claims.iat > 3600) throw new errors.InvalidClientAuth('exp at most 1 h after iat');
+    },
+    async extraTokenClaims(_ctx: KoaContextWithOIDC, token) {
+      const user = 'accountId' in token && typeof token.accountId === 'string' ? users.get(token.accountId) : undefined;
+      const scope = 'scope' in token && typeof token.scope === 'string' ? token.scope : '';
+      return user ? zitadelClaims(user, new Set(scope.split(' '))) : undefined;
+    },
+  });
+  server.on('request', provider.callback());
+
+  return {
+    issuer,
+    projectId: PROJECT_ID,
+    keyJson: JSON.stringify({
+      type: 'application',
+      keyId: API_KEY_ID,
+      key: apiKey.privateKey.export({ type: 'pkcs1', format: 'pem' }),
+      appId: API_APP_ID,
+      clientId: API_CLIENT_ID,
+    }),
+    basicClient: { clientId: BASIC_CLIENT_ID, clientSecret: basicSecret },
+    demoUser: DEMO_USER,
+    provider,
+    async mintToken({ user = DEMO_USER, scope = 'openid profile email', expiresInSeconds = 12 * 3600 } = {}) {
+      users.set(user.sub, user);
+      const client = await provider.Client.find(FRONTEND_CLIENT_ID);
+      if (!client) throw new Error('development front-end client missing');
+      // As after a login: a grant for the user and the front end, and a token under it.
+      const grant = new provider.Grant({ accountId: user.sub, clientId: FRONTEND_CLIENT_ID });
+      grant.addOIDCScope(scope);
+      const grantId = await grant.save();
+      const token = new provider.AccessToken({
+        accountId: user.sub,
+        client,
+        grantId,
+        gty: 'authorization_code',
+        scope,
+        expiresIn: expiresInSeconds,
+        aud: [FRONTEND_CLIENT_ID, PROJECT_ID],
+      });
+      return token.save();
+    },
+    async revokeToken(token) {
+      const found = await provider.AccessToken.find(token);
+      await found?.destroy();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

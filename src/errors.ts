@@ -1,0 +1,48 @@
+import { GraphQLError } from 'graphql';
+import { AuthError, ProviderUnavailableError } from './auth/errors.js';
+
+/** Codes a client sees in `errors[].extensions.code`; stable, part of the API. */
+export const ErrorCode = {
+  Unauthenticated: 'UNAUTHENTICATED',
+  AuthProviderUnavailable: 'AUTH_PROVIDER_UNAVAILABLE',
+  InternalServerError: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A bad environment variable: names it and what is wrong; the process exits on it. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${variable}: ${problem}`, options);
+  }
+}
+
+/**
+ * Translates an authentication failure into the GraphQL error a client sees. The message
+ * says what the caller can do; it never carries the token, the cause, or provider details.
+ */
+export function toGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof ProviderUnavailableError) {
+    return new GraphQLError('The identity provider is unavailable; retry later.', {
+      extensions: { code: ErrorCode.AuthProviderUnavailable, retryAfterSeconds: error.retryAfterSeconds },
+    });
+  }
+  if (error instanceof AuthError) {
+    const message =
+      error.reason === 'missing_token'
+        ? 'Authentication required: send an Authorization: Bearer <token> header.'
+        : 'The access token is malformed, expired or revoked.';
+    return new GraphQLError(message, {
+      extensions: { code: ErrorCode.Unauthenticated, reason: error.reason },
+    });
+  }
+  if (error instanceof GraphQLError) return error;
+  return new GraphQLError('Internal server error.', {
+    extensions: { code: ErrorCode.InternalServerError },
+  });
+}

@@ -1,0 +1,108 @@
+import { HeaderMap, type ApolloServer, type HTTPGraphQLRequest } from '@apollo/server';
+import bodyParser from 'body-parser';
+import cors from 'cors';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { GraphQLContext } from './context.js';
+
+export interface HttpEdgeOptions {
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly context: (req: IncomingMessage) => GraphQLContext;
+  /** Readiness: true once the issuer's metadata is known. */
+  readonly ready: () => boolean;
+  readonly corsOrigins: '*' | readonly string[];
+  readonly logger: Logger;
+}
+
+export const GRAPHQL_PATH = '/graphql';
+const BODY_LIMIT = '1mb';
+
+type Next = (error?: unknown) => void;
+
+/**
+ * The node:http edge: turns a Node request into Apollo's HTTPGraphQLRequest and back (as
+ * Apollo's standalone server does), plus the health endpoints. Nothing about auth here.
+ */
+export function createHttpServer(options: HttpEdgeOptions): http.Server {
+  const { apollo, context, ready, logger } = options;
+  const corsHandler = cors({
+    origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
+    // Apollo Sandbox and Studio send these; credentials travel in Authorization, never cookies.
+    allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight', 'x-apollo-operation-name', 'apollographql-client-name', 'apollographql-client-version'],
+    maxAge: 600,
+  });
+  const jsonHandler = bodyParser.json({ limit: BODY_LIMIT });
+
+  function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  }
+
+  function graphql(req: IncomingMessage, res: ServerResponse): void {
+    const fail: Next = (error) => {
+      // body-parser's errors carry a client status (400 bad JSON, 413 too large, 415 charset).
+      const status = (error as { status?: number } | undefined)?.status;
+      if (status && status >= 400 && status < 500) {
+        sendError(res, status, 'BAD_REQUEST', (error as { expose?: boolean }).expose ? (error as Error).message : 'Bad request');
+      } else {
+        logger.error({ err: error }, 'request failed');
+        sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
+      }
+    };
+    corsHandler(req, res, (corsError?: unknown) => {
+      if (corsError) return fail(corsError);
+      jsonHandler(req, res, (parseError?: unknown) => {
+        if (parseError) return fail(parseError);
+        const headers = new HeaderMap();
+        for (const [key, value] of Object.entries(req.headers)) {
+          if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+        }
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const request: HTTPGraphQLRequest = {
+          method: (req.method ?? 'GET').toUpperCase(),
+          headers,
+          search: url.search,
+          body: (req as { body?: unknown }).body,
+        };
+        apollo
+          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req) })
+          .then(async (response) => {
+            for (const [key, value] of response.headers) res.setHeader(key, value);
+            res.statusCode = response.status ?? 200;
+            if (response.body.kind === 'complete') {
+              res.end(response.body.string);
+              return;
+            }
+            for await (const chunk of response.body.asyncIterator) res.write(chunk);
+            res.end();
+          })
+          .catch(fail);
+      });
+    });
+  }
+
+  return http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    switch (path) {
+      case GRAPHQL_PATH:
+        return graphql(req, res);
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz':
+        return ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'waiting for issuer discovery' });
+      case '/':
+        res.writeHead(302, { location: GRAPHQL_PATH }).end();
+        return;
+      default:
+        return sendJson(res, 404, { errors: [{ message: `Not found; the GraphQL endpoint is ${GRAPHQL_PATH}`, extensions: { code: 'NOT_FOUND' } }] });
+    }
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}

@@ -1,0 +1,55 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { GraphQLContext } from './context.js';
+import { ErrorCode } from './errors.js';
+import { authStatusPlugin } from './plugins/authStatus.js';
+
+export interface ApolloOptions {
+  readonly schema: GraphQLSchema;
+  readonly logger: Logger;
+  readonly production: boolean;
+  /** Headers the Sandbox landing page starts with (the development token). */
+  readonly sandboxHeaders?: Record<string, string> | undefined;
+  readonly plugins?: ApolloServerPlugin<GraphQLContext>[];
+}
+
+const SANDBOX_DOCUMENT = `query Me {
+  hello
+  me { id username name email roles organizationId scopes expiresAt }
+}
+`;
+
+/** The Apollo server from its parts: no environment, no I/O. */
+export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQLContext> {
+  const { schema, logger, production } = options;
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    logger,
+    // Clients never see stack traces, whatever NODE_ENV says.
+    includeStacktraceInErrorResponses: false,
+    introspection: !production,
+    csrfPrevention: true,
+    formatError(formatted, error) {
+      if (formatted.extensions?.code !== ErrorCode.InternalServerError) return formatted;
+      // A resolver bug: log it whole, tell the client nothing about it.
+      logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'unexpected error while resolving');
+      return { message: 'Internal server error.', path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.InternalServerError } };
+    },
+    plugins: [
+      authStatusPlugin(),
+      production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({
+            embed: true,
+            includeCookies: false,
+            document: SANDBOX_DOCUMENT,
+            ...(options.sandboxHeaders ? { headers: options.sandboxHeaders } : {}),
+          }),
+      ...(options.plugins ?? []),
+    ],
+  });
+}
