@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK } from 'jose';
@@ -45,8 +45,6 @@ export interface DevIssuer {
   /** An API application configured for Basic authentication instead. */
   readonly basicClient: { readonly clientId: string; readonly clientSecret: string };
   readonly demoUser: DevUser;
-  /** The oidc-provider instance (a Koa app: tests add middleware to it). */
-  readonly provider: Provider;
   /** An opaque access token for the user, as a ZITADEL front-end application would receive. */
   mintToken(options?: MintOptions): Promise<string>;
   revokeToken(token: string): Promise<void>;
@@ -106,8 +104,21 @@ export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Recor
   return claims;
 }
 
-export async function startDevIssuer(options: { port?: number } = {}): Promise<DevIssuer> {
-  const apiKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** Koa middleware, as oidc-provider's `use` takes it. */
+export type IssuerMiddleware = Parameters<Provider['use']>[0];
+
+export interface DevIssuerOptions {
+  /** Default: any free loopback port. */
+  readonly port?: number;
+  /** The API application's RSA key; default: a new one. */
+  readonly apiPrivateKey?: KeyObject;
+  /** Koa middleware run before oidc-provider's own (tests count requests and act out outages). */
+  readonly middleware?: readonly IssuerMiddleware[];
+}
+
+export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
+  const apiPrivateKey = options.apiPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const apiKey = { privateKey: apiPrivateKey, publicKey: createPublicKey(apiPrivateKey) };
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const basicSecret = randomBytes(24).toString('base64url');
   const users = new Map<string, DevUser>([[DEMO_USER.sub, DEMO_USER]]);
@@ -171,6 +182,7 @@ export async function startDevIssuer(options: { port?: number } = {}): Promise<D
       return user ? zitadelClaims(user, new Set(scope.split(' '))) : undefined;
     },
   });
+  for (const middleware of options.middleware ?? []) provider.use(middleware);
   server.on('request', provider.callback());
 
   return {
@@ -185,7 +197,6 @@ export async function startDevIssuer(options: { port?: number } = {}): Promise<D
     }),
     basicClient: { clientId: BASIC_CLIENT_ID, clientSecret: basicSecret },
     demoUser: DEMO_USER,
-    provider,
     async mintToken({ user = DEMO_USER, scope = 'openid profile email', expiresInSeconds = 12 * 3600 } = {}) {
       users.set(user.sub, user);
       const client = await provider.Client.find(FRONTEND_CLIENT_ID);

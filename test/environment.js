@@ -1,0 +1,25 @@
+import { TestEnvironment } from 'jest-environment-node';
+
+/**
+ * Jest's node environment runs tests in a vm context but hands them the outer realm's
+ * structuredClone, whose plain objects fail an in-realm `value.constructor === Object` check.
+ * oidc-provider clones its client metadata that way and then rejects every client's JWKS.
+ * This environment re-homes plain objects and arrays that structuredClone returns.
+ */
+export default class NodeRealmEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    const { Object: RealmObject, Array: RealmArray } = this.global;
+    const outerClone = globalThis.structuredClone;
+    const rehome = (value) => {
+      if (Array.isArray(value)) return RealmArray.from(value, rehome);
+      if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+        const copy = new RealmObject();
+        for (const [key, item] of Object.entries(value)) copy[key] = rehome(item);
+        return copy;
+      }
+      return value;
+    };
+    this.global.structuredClone = (value, options) => rehome(outerClone(value, options));
+  }
+}

@@ -1,0 +1,75 @@
+import { Writable } from 'node:stream';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
+import { privateKeyJwtCredentials, type CacheConfig, type ClientCredentials } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { TestIssuer } from './issuer.js';
+
+export interface TestServer {
+  readonly url: string;
+  readonly app: App;
+  /** Every log line the server wrote. */
+  readonly logs: string[];
+  post(query: string, headers?: Record<string, string>): Promise<GraphQLResponse>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  };
+}
+
+export interface TestServerOptions {
+  readonly issuer: TestIssuer | { readonly issuer: string; readonly keyJson: string; readonly projectId?: string };
+  readonly cache?: Partial<CacheConfig>;
+  readonly timeoutMs?: number;
+  readonly credentials?: ClientCredentials;
+  readonly production?: boolean;
+  readonly discoveryBackoff?: AppOptions['discoveryBackoff'];
+}
+
+/** Our real server on a free loopback port, logging into memory. */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const app = createApp({
+    zitadel: {
+      issuer: new URL(options.issuer.issuer),
+      credentials: options.credentials ?? privateKeyJwtCredentials(options.issuer.keyJson, 'test key'),
+      projectId: options.issuer.projectId,
+      timeoutMs: options.timeoutMs ?? 2000,
+    },
+    cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
+    production: options.production ?? false,
+    corsOrigins: '*',
+    logger: createLogger('debug', sink),
+    discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
+  });
+  const url = (await app.listen(0, '127.0.0.1'));
+  return {
+    url,
+    app,
+    logs,
+    async post(query, headers = {}) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query }),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as GraphQLResponse['body'] };
+    },
+    close: () => app.close(),
+  };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

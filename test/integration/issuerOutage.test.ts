@@ -1,0 +1,147 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+
+let issuer: TestIssuer;
+let server: TestServer;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  server = await startTestServer({ issuer, timeoutMs: 300 });
+});
+
+afterEach(() => {
+  issuer.fault = undefined;
+});
+
+afterAll(async () => {
+  await server.close();
+  await issuer.close();
+});
+
+function expectUnavailable(res: Awaited<ReturnType<TestServer['post']>>, retryAfter = '5') {
+  expect(res.status).toBe(503);
+  expect(res.headers.get('retry-after')).toBe(retryAfter);
+  expect(res.headers.get('www-authenticate')).toBeNull();
+  expect(res.body.data).toBeNull();
+  expect(res.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+  expect(res.text).not.toMatch(/stack|ECONN|at .*\.ts/);
+}
+
+describe('when the issuer fails', () => {
+  it.each([
+    ['the connection is reset', { kind: 'reset' } as const],
+    ['it answers 500', { kind: 'status', status: 500 } as const],
+    ['it answers 502', { kind: 'status', status: 502, body: '<html>bad gateway</html>' } as const],
+    ['it answers slower than the timeout', { kind: 'delay', ms: 1500 } as const],
+    ['it answers 200 with a body that is not JSON', { kind: 'status', status: 200, body: 'oops' } as const],
+  ])('should answer 503 AUTH_PROVIDER_UNAVAILABLE, never 401, when %s, and recover after', async (_name, fault) => {
+    const token = await issuer.mintToken();
+    issuer.fault = fault;
+    expectUnavailable(await server.post('{ hello }', bearer(token)));
+    // The outage was not cached: the same token works as soon as the issuer does.
+    issuer.fault = undefined;
+    const res = await server.post('{ hello }', bearer(token));
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ hello: 'Hello World!' });
+  });
+
+  it('should pass on the Retry-After of a 429 from the rate limiter', async () => {
+    issuer.fault = { kind: 'status', status: 429, headers: { 'retry-after': '7' } };
+    expectUnavailable(await server.post('{ hello }', bearer(await issuer.mintToken())), '7');
+  });
+
+  it('should keep serving an already cached token while the issuer is down', async () => {
+    const token = await issuer.mintToken();
+    expect((await server.post('{ hello }', bearer(token))).status).toBe(200);
+    issuer.fault = { kind: 'reset' };
+    expect((await server.post('{ hello }', bearer(token))).status).toBe(200);
+  });
+
+  it('should log an outage once and its recovery, not once per request', async () => {
+    const before = server.logs.length;
+    issuer.fault = { kind: 'status', status: 500 };
+    for (let i = 0; i < 4; i += 1) await server.post('{ hello }', bearer(await issuer.mintToken()));
+    issuer.fault = undefined;
+    await server.post('{ hello }', bearer(await issuer.mintToken()));
+    const lines = server.logs.slice(before).map((line) => JSON.parse(line) as { msg: string });
+    expect(lines.filter((l) => l.msg.startsWith('cannot verify tokens')).length).toBe(1);
+    expect(lines.filter((l) => l.msg === 'token introspection recovered').length).toBe(1);
+  });
+
+  it('should keep public fields working and answer 200 with partial data', async () => {
+    issuer.fault = { kind: 'reset' };
+    const res = await server.post('{ __typename me { id } }', bearer(await issuer.mintToken()));
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ __typename: 'Query', me: null });
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+  });
+});
+
+describe('when the issuer rejects our client authentication', () => {
+  it('should answer 503, log a configuration error, and not blame the caller', async () => {
+    // A key ZITADEL does not know for our key id: the assertion's signature fails.
+    const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
+    const keyJson = JSON.stringify({ ...JSON.parse(issuer.keyJson), key: wrongKey });
+    const misconfigured = await startTestServer({ issuer: { issuer: issuer.issuer, keyJson } });
+    try {
+      expectUnavailable(await misconfigured.post('{ hello }', bearer(await issuer.mintToken())));
+      const errors = misconfigured.logs.map((l) => JSON.parse(l) as { level: number; code?: string }).filter((l) => l.level >= 50);
+      expect(errors.map((l) => l.code)).toContain('CLIENT_AUTH_REJECTED');
+      expect(misconfigured.logs.join('')).not.toContain('BEGIN RSA PRIVATE KEY');
+    } finally {
+      await misconfigured.close();
+    }
+  });
+});
+
+describe('when the issuer is unreachable at start', () => {
+  it('should come up unready, answer 503, and become ready once the issuer answers', async () => {
+    const port = await freePort();
+    const apiKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const keyJson = JSON.stringify({
+      type: 'application',
+      keyId: '100000000000000004',
+      key: apiKey.export({ type: 'pkcs1', format: 'pem' }),
+      appId: '100000000000000003',
+      clientId: '100000000000000003@demo',
+    });
+    const early = await startTestServer({ issuer: { issuer: `http://127.0.0.1:${port}`, keyJson } });
+    let late: TestIssuer | undefined;
+    try {
+      const base = new URL(early.url).origin;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      const res = await early.post('{ hello }', bearer('any-token'));
+      expect(res.status).toBe(503);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+
+      late = await startTestIssuer({ port, apiPrivateKey: apiKey });
+      await until(async () => (await fetch(`${base}/readyz`)).status === 200);
+      const ok = await early.post('{ hello }', bearer(await late.mintToken()));
+      expect(ok.status).toBe(200);
+    } finally {
+      await early.close();
+      await late?.close();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function until(check: () => Promise<boolean>, attempts = 100): Promise<void> {
+  for (let i = 0; i < attempts; i += 1) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error('condition not met');
+}
