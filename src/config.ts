@@ -41,6 +41,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: Env): Config {
   const production = env.NODE_ENV === 'production';
   const issuerText = nonEmpty(env, 'ZITADEL_ISSUER');
+  const issuer = issuerText === undefined ? undefined : parseIssuer(issuerText);
   const credentials = loadCredentials(env);
   const timeoutMs = integer(env, 'ZITADEL_TIMEOUT_MS', 3000, 1, 60_000);
   const projectId = nonEmpty(env, 'ZITADEL_PROJECT_ID');
@@ -49,14 +50,14 @@ export function loadConfig(env: Env): Config {
   }
 
   let zitadel: ZitadelConfig | undefined;
-  if (issuerText !== undefined) {
+  if (issuer !== undefined) {
     if (!credentials) {
       throw new ConfigError(
         'ZITADEL_KEY_FILE',
         'is required with ZITADEL_ISSUER (or set ZITADEL_KEY_JSON, or ZITADEL_CLIENT_ID and ZITADEL_CLIENT_SECRET)',
       );
     }
-    zitadel = { issuer: parseIssuer(issuerText), credentials, projectId, timeoutMs };
+    zitadel = { issuer, credentials, projectId, timeoutMs };
   } else if (production) {
     throw new ConfigError('ZITADEL_ISSUER', 'is required when NODE_ENV=production (e.g. https://my-instance.zitadel.cloud)');
   } else if (credentials) {

@@ -19,7 +19,8 @@ export function parseAuthorization(header: string | readonly string[] | undefine
   // Several Authorization headers: ambiguous, so refuse rather than pick one.
   if (typeof header !== 'string') return MALFORMED;
   if (header.length === 0) return NONE;
-  if (header.length > MAX_TOKEN_LENGTH + 16) return MALFORMED;
+  // Cheap bound before the regex; the exact one is on the token below.
+  if (header.length > MAX_TOKEN_LENGTH + 64) return MALFORMED;
   const token = BEARER.exec(header)?.[1];
-  return token === undefined ? MALFORMED : { kind: 'token', token };
+  return token === undefined || token.length > MAX_TOKEN_LENGTH ? MALFORMED : { kind: 'token', token };
 }

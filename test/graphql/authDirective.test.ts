@@ -1,0 +1,175 @@
+import { describe, expect, it } from '@jest/globals';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { ApolloServer } from '@apollo/server';
+import { pino } from 'pino';
+import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
+import type { Identity } from '../../src/auth/identity.js';
+import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
+import { createContextFactory } from '../../src/context.js';
+import { authDirectiveTransformer } from '../../src/schema/authDirective.js';
+import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
+import { createApolloServer } from '../../src/server.js';
+
+const ALICE: Identity = {
+  id: 'alice',
+  username: 'alice@acme',
+  name: 'Alice',
+  givenName: null,
+  familyName: null,
+  email: null,
+  emailVerified: null,
+  locale: null,
+  roleGrants: { writer: ['1'], admin: ['1'] },
+  organizationId: '1',
+  scopes: ['openid'],
+  clientId: 'app',
+  exp: 1_900_000_000,
+};
+
+/** A verifier that knows one token; counts how often it is asked. Stands in for introspection. */
+function verifier(behaviour: 'ok' | 'down' = 'ok') {
+  const calls = { count: 0 };
+  const v: TokenVerifier = {
+    async verify(token) {
+      calls.count += 1;
+      if (behaviour === 'down') throw new ProviderUnavailableError('PROVIDER_UNREACHABLE', 'down', 9);
+      if (token === 'good') return ALICE;
+      throw new AuthError('invalid_token');
+    },
+  };
+  return { v, calls };
+}
+
+const TEST_SDL = /* GraphQL */ `
+  directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE
+  type Query {
+    open: String
+    closed: String @authenticated
+    secretDoc: Document
+    node: Node
+    account: Account
+    note: Note
+  }
+  "Every field protected, all default-resolved."
+  type Document @authenticated { id: ID! title: String }
+  interface Node @authenticated { id: ID! }
+  type Account implements Node { id: ID! owner: String }
+  interface Titled { title: String @authenticated summary: String }
+  type Note implements Titled { title: String summary: String }
+`;
+
+const testSchema = authDirectiveTransformer(
+  makeExecutableSchema({
+    typeDefs: TEST_SDL,
+    resolvers: {
+      Query: {
+        open: () => 'open',
+        closed: () => 'closed',
+        secretDoc: () => ({ id: 'd1', title: 'plans' }),
+        node: () => ({ id: 'a1', owner: 'alice', __typename: 'Account' }),
+        account: () => ({ id: 'a1', owner: 'alice' }),
+        note: () => ({ title: 'T', summary: 'S' }),
+      },
+      Node: { __resolveType: () => 'Account' },
+      Titled: { __resolveType: () => 'Note' },
+    },
+  }),
+);
+
+async function run(schemaServer: ApolloServer<ReturnType<ReturnType<typeof createContextFactory>>>, query: string, token: string | undefined, v: TokenVerifier) {
+  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const res = await schemaServer.executeOperation({ query }, { contextValue: createContextFactory(v)(headers) });
+  if (res.body.kind !== 'single') throw new Error('expected a single result');
+  return { status: res.http.status, headers: res.http.headers, result: res.body.singleResult };
+}
+
+const logger = pino({ level: 'silent' });
+const testServer = createApolloServer({ schema: testSchema, logger, production: false });
+
+describe('@authenticated', () => {
+  it('should leave a public field public', async () => {
+    const { v, calls } = verifier();
+    const { result, status } = await run(testServer, '{ open }', undefined, v);
+    expect(result).toEqual({ data: { open: 'open' } });
+    expect(status).toBeUndefined();
+    expect(calls.count).toBe(0);
+  });
+
+  it('should refuse a protected field to an anonymous caller', async () => {
+    const { v } = verifier();
+    const { result } = await run(testServer, '{ closed }', undefined, v);
+    expect(result.data).toEqual({ closed: null });
+    expect(result.errors?.[0]).toMatchObject({ path: ['closed'], extensions: { code: 'UNAUTHENTICATED', reason: 'missing_token' } });
+  });
+
+  it('should resolve a protected field for a valid caller', async () => {
+    const { v } = verifier();
+    expect((await run(testServer, '{ closed }', 'good', v)).result).toEqual({ data: { closed: 'closed' } });
+  });
+
+  it('should protect default-resolved fields of an @authenticated type', async () => {
+    const { v } = verifier();
+    const anon = await run(testServer, '{ open secretDoc { id title } }', undefined, v);
+    expect(anon.result.data).toEqual({ open: 'open', secretDoc: null });
+    expect(anon.result.errors?.map((e) => e.path?.join('.')).sort()).toEqual(['secretDoc.id', 'secretDoc.title']);
+    expect((await run(testServer, '{ secretDoc { id title } }', 'good', v)).result.data).toEqual({ secretDoc: { id: 'd1', title: 'plans' } });
+  });
+
+  it('should protect the fields of every type implementing an @authenticated interface', async () => {
+    const { v } = verifier();
+    for (const query of ['{ account { owner } }', '{ node { id } }', '{ node { ... on Account { owner } } }']) {
+      const { result } = await run(testServer, query, 'bad', v);
+      expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    expect((await run(testServer, '{ account { id owner } }', 'good', v)).result.data).toEqual({ account: { id: 'a1', owner: 'alice' } });
+  });
+
+  it('should protect an implementing field when the interface field is @authenticated, and only that one', async () => {
+    const { v } = verifier();
+    const { result } = await run(testServer, '{ note { title summary } }', undefined, v);
+    expect(result.data).toEqual({ note: { title: null, summary: 'S' } });
+    expect(result.errors?.map((e) => e.path)).toEqual([['note', 'title']]);
+  });
+
+  it('should verify the token at most once per operation however many protected fields resolve', async () => {
+    const { v, calls } = verifier();
+    await run(testServer, '{ closed secretDoc { id title } account { id owner } c2: closed }', 'good', v);
+    expect(calls.count).toBe(1);
+  });
+
+  it('should report an unreachable provider with its own code, not as UNAUTHENTICATED', async () => {
+    const { v } = verifier('down');
+    const { result } = await run(testServer, '{ closed }', 'good', v);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds: 9 });
+  });
+});
+
+describe('the product schema', () => {
+  const server = createApolloServer({ schema: buildSchema(), logger, production: false });
+
+  it('should declare hello and me as @authenticated in schema/', () => {
+    const sdl = loadTypeDefs().join('\n');
+    expect(sdl).toMatch(/hello: String! @authenticated/);
+    expect(sdl).toMatch(/me: User @authenticated/);
+  });
+
+  it('should greet and describe a valid caller', async () => {
+    const { v } = verifier();
+    const { result } = await run(server, '{ hello me { id username roles organizationId scopes expiresAt } }', 'good', v);
+    expect(result.data).toEqual({
+      hello: 'Hello World!',
+      me: { id: 'alice', username: 'alice@acme', roles: ['admin', 'writer'], organizationId: '1', scopes: ['openid'], expiresAt: new Date(1_900_000_000_000).toISOString() },
+    });
+  });
+
+  it('should mask an unexpected resolver error and never send a stack trace', async () => {
+    const broken: TokenVerifier = {
+      async verify() {
+        throw new TypeError('secret internal detail');
+      },
+    };
+    const { result } = await run(server, '{ hello }', 'good', broken);
+    expect(result.errors?.[0]).toMatchObject({ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(result)).not.toMatch(/secret internal detail|stacktrace/);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from '@jest/globals';
+import type { GraphQLFormattedError } from 'graphql';
+import { authStatus } from '../../src/plugins/authStatus.js';
+
+const unauth = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'UNAUTHENTICATED' } });
+const down = (path: string[], retryAfterSeconds = 5): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds } });
+const other = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+
+describe('authStatus', () => {
+  it('should be 401 with a bare challenge when data is null and no token was sent', () => {
+    expect(authStatus(null, [unauth(['hello'])], false)).toEqual({ status: 401, headers: { 'www-authenticate': 'Bearer realm="graphql"' } });
+  });
+
+  it('should add error="invalid_token" when a token was sent and rejected', () => {
+    expect(authStatus(null, [unauth(['hello'])], true)?.headers['www-authenticate']).toBe('Bearer realm="graphql", error="invalid_token"');
+  });
+
+  it('should be 401 when every root field is null with an auth error at its path', () => {
+    expect(authStatus({ me: null, other: null }, [unauth(['me']), unauth(['other', 'id'])], false)?.status).toBe(401);
+  });
+
+  it('should stay 200 (undefined) when some root field resolved', () => {
+    expect(authStatus({ __typename: 'Query', me: null }, [unauth(['me'])], false)).toBeUndefined();
+  });
+
+  it('should stay 200 when a root field is null for a reason other than auth', () => {
+    expect(authStatus({ me: null, feed: null }, [unauth(['me'])], false)).toBeUndefined();
+  });
+
+  it('should stay 200 when no error is about auth', () => {
+    expect(authStatus(null, [other(['hello'])], true)).toBeUndefined();
+    expect(authStatus({ hello: 'hi' }, undefined, true)).toBeUndefined();
+  });
+
+  it('should be 503 with the longest Retry-After when the provider was unavailable', () => {
+    expect(authStatus({ a: null, b: null }, [down(['a'], 5), down(['b'], 30)], true)).toEqual({ status: 503, headers: { 'retry-after': '30' } });
+  });
+
+  it('should prefer 503 over 401 when both happened', () => {
+    expect(authStatus(null, [unauth(['a']), down(['b'])], true)?.status).toBe(503);
+  });
+});

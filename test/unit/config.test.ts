@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { applicationKey } from '../helpers/keys.js';
+
+const key = applicationKey();
+let dir: string;
+let keyFile: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+  keyFile = join(dir, 'key.json');
+  writeFileSync(keyFile, key.json);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ISSUER = 'https://acme.zitadel.cloud';
+
+/** The ConfigError loadConfig throws for `env`. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('should default to the development issuer and port 4000 when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, corsOrigins: '*', logLevel: 'info' });
+    expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
+  });
+
+  it('should read a ZITADEL key file', () => {
+    const config = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: keyFile, ZITADEL_PROJECT_ID: '2134' });
+    expect(config.zitadel?.issuer.href).toBe(`${ISSUER}/`);
+    expect(config.zitadel?.projectId).toBe('2134');
+    expect(config.zitadel?.timeoutMs).toBe(3000);
+    const credentials = config.zitadel?.credentials;
+    expect(credentials?.method).toBe('private_key_jwt');
+    if (credentials?.method !== 'private_key_jwt') throw new Error('unreachable');
+    expect(credentials.key).toMatchObject({ keyId: '81693565968962154', clientId: '78366401571920522@acme', appId: '78366403256846242' });
+    expect(credentials.key.privateKey.asymmetricKeyType).toBe('rsa');
+  });
+
+  it('should read the key JSON inline', () => {
+    const config = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json });
+    expect(config.zitadel?.credentials.method).toBe('private_key_jwt');
+  });
+
+  it('should accept a PKCS#8 key as well as ZITADEL’s PKCS#1', () => {
+    const pkcs8 = applicationKey();
+    const json = JSON.stringify({ ...JSON.parse(pkcs8.json), key: pkcs8.privateKey.export({ type: 'pkcs8', format: 'pem' }) });
+    expect(loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: json }).zitadel?.credentials.method).toBe('private_key_jwt');
+  });
+
+  it('should take client id and secret for Basic authentication', () => {
+    const config = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_CLIENT_ID: 'api@acme', ZITADEL_CLIENT_SECRET: 's3cret' });
+    expect(config.zitadel?.credentials).toEqual({ method: 'client_secret_basic', clientId: 'api@acme', clientSecret: 's3cret' });
+  });
+
+  it('should read every tunable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      ZITADEL_ISSUER: ISSUER,
+      ZITADEL_KEY_FILE: keyFile,
+      ZITADEL_TIMEOUT_MS: '1500',
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      AUTH_CACHE_MAX_ENTRIES: '0',
+      AUTH_CACHE_MAX_TTL_SECONDS: '60',
+      AUTH_CACHE_NEGATIVE_TTL_SECONDS: '0',
+      CORS_ORIGINS: 'https://app.example.com, https://studio.apollographql.com',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      production: true,
+      port: 8080,
+      host: '127.0.0.1',
+      cache: { maxEntries: 0, maxTtlMs: 60_000, negativeTtlMs: 0 },
+      corsOrigins: ['https://app.example.com', 'https://studio.apollographql.com'],
+      logLevel: 'warn',
+    });
+    expect(config.zitadel?.timeoutMs).toBe(1500);
+  });
+
+  const wrongKey = (fields: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(key.json), ...fields });
+  const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+
+  it.each<[string, Record<string, string>, string, RegExp]>([
+    ['production without an issuer', { NODE_ENV: 'production' }, 'ZITADEL_ISSUER', /required when NODE_ENV=production/],
+    ['an issuer that is not a URL', { ZITADEL_ISSUER: 'acme.zitadel.cloud', ZITADEL_KEY_FILE: 'x' }, 'ZITADEL_ISSUER', /not a URL: "acme.zitadel.cloud"/],
+    ['an issuer without credentials', { ZITADEL_ISSUER: ISSUER }, 'ZITADEL_KEY_FILE', /required with ZITADEL_ISSUER/],
+    ['credentials without an issuer', { ZITADEL_KEY_JSON: '{}' }, 'ZITADEL_KEY_JSON', /"type"/],
+    ['a missing key file', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: '/nonexistent/key.json' }, 'ZITADEL_KEY_FILE', /no such file: \/nonexistent\/key.json/],
+    ['a key file that is a directory', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: '/' }, 'ZITADEL_KEY_FILE', /cannot be read/],
+    ['key JSON that is not JSON', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: '-----BEGIN RSA PRIVATE KEY-----' }, 'ZITADEL_KEY_JSON', /not JSON/],
+    ['key JSON that is an array', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: '[]' }, 'ZITADEL_KEY_JSON', /not a JSON object/],
+    ['a machine user key', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ type: 'serviceaccount', userId: '1' }) }, 'ZITADEL_KEY_JSON', /machine user/],
+    ['a key of another type', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ type: 'user' }) }, 'ZITADEL_KEY_JSON', /"type" "user", expected "application"/],
+    ['a key without keyId', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ keyId: undefined }) }, 'ZITADEL_KEY_JSON', /"keyId"/],
+    ['a key without clientId', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ clientId: '' }) }, 'ZITADEL_KEY_JSON', /"clientId"/],
+    ['an unreadable PEM', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ key: '-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----' }) }, 'ZITADEL_KEY_JSON', /not a readable PEM/],
+    ['an EC key', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ key: ecKey }) }, 'ZITADEL_KEY_JSON', /ec key/],
+    ['two credential sources', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: 'a', ZITADEL_KEY_JSON: 'b' }, 'ZITADEL_KEY_FILE', /conflicts with ZITADEL_KEY_JSON/],
+    ['a secret without a client id', { ZITADEL_ISSUER: ISSUER, ZITADEL_CLIENT_SECRET: 's' }, 'ZITADEL_CLIENT_ID', /required/],
+    ['a client id without a secret', { ZITADEL_ISSUER: ISSUER, ZITADEL_CLIENT_ID: 'c' }, 'ZITADEL_CLIENT_SECRET', /required/],
+    ['a non-numeric project id', { ZITADEL_PROJECT_ID: 'my-project' }, 'ZITADEL_PROJECT_ID', /numeric/],
+    ['a port out of range', { PORT: '70000' }, 'PORT', /0 to 65535, got "70000"/],
+    ['a port that is not a number', { PORT: '4k' }, 'PORT', /whole number/],
+    ['a negative cache size', { AUTH_CACHE_MAX_ENTRIES: '-1' }, 'AUTH_CACHE_MAX_ENTRIES', /whole number/],
+    ['a zero max TTL', { AUTH_CACHE_MAX_TTL_SECONDS: '0' }, 'AUTH_CACHE_MAX_TTL_SECONDS', /1 to 86400/],
+    ['a fractional timeout', { ZITADEL_TIMEOUT_MS: '1.5' }, 'ZITADEL_TIMEOUT_MS', /whole number/],
+    ['a bad CORS origin', { CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS', /not an origin/],
+    ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of/],
+  ])('should name the variable when given %s', (_name, env, variable, message) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).toMatch(message);
+  });
+
+  it.each(['acme.zitadel.cloud', 'ftp://acme.zitadel.cloud', 'https://acme.zitadel.cloud/?x=1', 'https://user:pw@acme.zitadel.cloud'])(
+    'should refuse the issuer %j, naming ZITADEL_ISSUER',
+    (issuer) => {
+      const error = configError({ ZITADEL_ISSUER: issuer, ZITADEL_KEY_FILE: keyFile });
+      expect(error.variable).toBe('ZITADEL_ISSUER');
+    },
+  );
+
+  it('should never echo the key or the secret in an error', () => {
+    const badPem = '-----BEGIN RSA PRIVATE KEY-----\nSECRETMATERIAL\n-----END RSA PRIVATE KEY-----';
+    const error = configError({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ key: badPem }) });
+    expect(error.message).not.toContain('SECRETMATERIAL');
+  });
+});

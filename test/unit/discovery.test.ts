@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { DiscoveryDocumentError, discoveryUrl, parseDiscoveryResponse } from '../../src/auth/discovery.js';
+
+const ISSUER = new URL('https://acme.zitadel.cloud');
+const doc = { issuer: 'https://acme.zitadel.cloud', introspection_endpoint: 'https://acme.zitadel.cloud/oauth/v2/introspect' };
+const ok = (body: unknown, status = 200) => ({ status, headers: {}, body: JSON.stringify(body) });
+
+describe('discovery', () => {
+  it('should build the well-known URL with or without a trailing slash', () => {
+    expect(discoveryUrl(ISSUER).href).toBe('https://acme.zitadel.cloud/.well-known/openid-configuration');
+    expect(discoveryUrl(new URL('http://localhost:8080/')).href).toBe('http://localhost:8080/.well-known/openid-configuration');
+  });
+
+  it('should keep the issuer exactly as discovery spells it', () => {
+    const metadata = parseDiscoveryResponse(ok(doc), new URL('https://acme.zitadel.cloud/'));
+    expect(metadata.issuer).toBe('https://acme.zitadel.cloud');
+    expect(metadata.introspectionEndpoint.href).toBe(doc.introspection_endpoint);
+  });
+
+  it.each<[string, { status: number; headers: Record<string, string>; body: string }]>([
+    ['a non-200', ok(doc, 404)],
+    ['a body that is not JSON', { status: 200, headers: {}, body: 'nope' }],
+    ['no issuer', ok({ introspection_endpoint: doc.introspection_endpoint })],
+    ['another issuer', ok({ ...doc, issuer: 'https://evil.example' })],
+    ['no introspection endpoint', ok({ issuer: doc.issuer })],
+    ['an introspection endpoint that is not a URL', ok({ ...doc, introspection_endpoint: '/oauth/v2/introspect' })],
+  ])('should refuse %s', (_name, res) => {
+    expect(() => parseDiscoveryResponse(res, ISSUER)).toThrow(DiscoveryDocumentError);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from '@jest/globals';
+import { identityFromClaims, roleNames } from '../../src/auth/identity.js';
+import { ORG_ID, PROJECT_ID, fullResponse, machineUserResponse, openidOnlyResponse, unverifiedEmailResponse } from '../fixtures/zitadel.js';
+
+describe('identityFromClaims', () => {
+  it('should map every ZITADEL claim of a full response', () => {
+    const identity = identityFromClaims(fullResponse, { projectId: PROJECT_ID });
+    expect(identity).toEqual({
+      id: '77776025198584418',
+      username: 'road.runner@acme.zitadel.cloud',
+      name: 'Road Runner',
+      givenName: 'Road',
+      familyName: 'Runner',
+      email: 'road.runner@acme.ch',
+      emailVerified: true,
+      locale: 'en',
+      roleGrants: { admin: [ORG_ID], reader: ['100000000000000999'] },
+      organizationId: ORG_ID,
+      scopes: ['openid', 'profile', 'email', 'urn:zitadel:iam:org:project:id:2134:aud'],
+      clientId: '2345@myproject',
+      exp: 1700003600,
+    });
+  });
+
+  it('should union the generic and project roles claims, deduplicated and sorted', () => {
+    const identity = identityFromClaims(fullResponse, { projectId: PROJECT_ID })!;
+    expect(roleNames(identity)).toEqual(['admin', 'reader']);
+  });
+
+  it("should ignore another project's roles claim when the project id is configured", () => {
+    const identity = identityFromClaims(fullResponse, { projectId: '9999' })!;
+    expect(roleNames(identity)).toEqual(['admin']);
+  });
+
+  it('should take every project roles claim when no project id is configured', () => {
+    expect(roleNames(identityFromClaims(fullResponse)!)).toEqual(['admin', 'reader']);
+  });
+
+  it('should leave profile fields null when ZITADEL sent none', () => {
+    expect(identityFromClaims(openidOnlyResponse)).toMatchObject({
+      id: '77776025198584418',
+      username: null,
+      name: null,
+      givenName: null,
+      familyName: null,
+      email: null,
+      emailVerified: null,
+      locale: null,
+      roleGrants: {},
+      organizationId: null,
+      scopes: ['openid'],
+    });
+  });
+
+  it('should read an omitted email_verified as false when an email is present', () => {
+    expect(identityFromClaims(unverifiedEmailResponse)).toMatchObject({ email: 'new.user@acme.ch', emailVerified: false });
+  });
+
+  it('should fall back to preferred_username when username is absent', () => {
+    expect(identityFromClaims({ sub: '1', preferred_username: 'p@x' })?.username).toBe('p@x');
+  });
+
+  it('should map a machine user', () => {
+    expect(identityFromClaims(machineUserResponse)).toMatchObject({ id: '180000000000000001', clientId: 'machine-user', organizationId: ORG_ID, username: null });
+  });
+
+  it('should name a subject-less token by its client and refuse one without either', () => {
+    expect(identityFromClaims({ active: true, client_id: 'svc' })?.id).toBe('svc');
+    expect(identityFromClaims({ active: true })).toBeUndefined();
+  });
+
+  it('should survive claims of the wrong type', () => {
+    const identity = identityFromClaims({
+      sub: '1',
+      scope: 42,
+      exp: 'soon',
+      email: ['a'],
+      'urn:zitadel:iam:org:project:roles': 'admin',
+      'urn:zitadel:iam:org:project:5:roles': { viewer: null },
+    });
+    expect(identity).toMatchObject({ id: '1', scopes: [], exp: null, email: null, roleGrants: { viewer: [] } });
+  });
+});
