@@ -33,6 +33,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
     includeStacktraceInErrorResponses: false,
     introspection: !production,
     csrfPrevention: true,
+    // main.ts owns the signals: it drains, closes the development issuer, and exits 0.
+    stopOnTerminationSignals: false,
     formatError(formatted, error) {
       if (formatted.extensions?.code !== ErrorCode.InternalServerError) return formatted;
       // A resolver bug: log it whole, tell the client nothing about it.

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * What a new user does: `npm start` with no configuration, then the printed curl. Runs the
+ * real entry point in its own process (the build `npm start` makes), and its error exits.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function start(command: string, args: string[], env: Record<string, string>): Run {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+async function waitFor(run: Run, pattern: RegExp, ms = 60_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const match = run.output().match(pattern);
+    if (match) return match;
+    if (run.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no ${pattern} in output:\n${run.output()}`);
+}
+
+async function exitCode(run: Run): Promise<number | null> {
+  if (run.child.exitCode !== null || run.child.signalCode !== null) return run.child.exitCode;
+  const [code] = (await once(run.child, 'exit')) as [number | null];
+  return code;
+}
+
+let dev: Run;
+
+beforeAll(async () => {
+  dev = start('npm', ['start'], { PORT: '0', HOST: '127.0.0.1' });
+  await waitFor(dev, /curl -s (\S+)/);
+}, 90_000);
+
+afterAll(async () => {
+  if (dev.child.exitCode === null && dev.child.signalCode === null) {
+    process.kill(-dev.child.pid!, 'SIGKILL');
+    await exitCode(dev);
+  }
+});
+
+describe('npm start with no configuration', () => {
+  it('should start the development issuer and print a curl that returns Hello World!', async () => {
+    const [, url] = await waitFor(dev, /curl -s (\S+)/);
+    const [, token] = await waitFor(dev, /authorization: Bearer ([A-Za-z0-9._~+/=-]+)/);
+    const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ hello me { id username } }"}' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', username: 'road.runner@demo.localhost' } } });
+    const anonymous = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('should shut down cleanly on SIGTERM', async () => {
+    // The server's own pid (npm runs it as a child), from its JSON log line.
+    const [, pid] = await waitFor(dev, /"pid":(\d+),[^\n]*"msg":"GraphQL API listening"/);
+    process.kill(Number(pid), 'SIGTERM');
+    expect(await exitCode(dev)).toBe(0);
+    expect(dev.output()).toMatch(/"signal":"SIGTERM"[^\n]*"msg":"shutting down"/);
+  });
+});
+
+describe('node dist/main.js with a bad configuration', () => {
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['production without an issuer', { NODE_ENV: 'production' }, /ZITADEL_ISSUER: is required when NODE_ENV=production/],
+    ['a missing key file', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_KEY_FILE: '/nonexistent.json' }, /ZITADEL_KEY_FILE: no such file/],
+    ['a bad port', { PORT: 'eighty' }, /PORT: must be a whole number/],
+  ])('should exit non-zero naming the variable for %s', async (_name, env, message) => {
+    const run = start(process.execPath, ['dist/main.js'], env);
+    expect(await exitCode(run)).toBe(78);
+    expect(run.output()).toMatch(message);
+    expect(run.output()).not.toMatch(/\n\s+at /);
+  });
+});

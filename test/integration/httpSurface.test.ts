@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { rawRequest } from '../helpers/raw.js';
+import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+
+let issuer: TestIssuer;
+let server: TestServer;
+let production: TestServer;
+let token: string;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  server = await startTestServer({ issuer });
+  production = await startTestServer({ issuer, production: true });
+  token = await issuer.mintToken();
+});
+
+afterAll(async () => {
+  await Promise.all([server.close(), production.close()]);
+  await issuer.close();
+});
+
+const origin = (s: TestServer) => new URL(s.url).origin;
+
+describe('HTTP surface', () => {
+  it('should answer GET queries that carry a preflight-forcing header', async () => {
+    const res = await fetch(`${server.url}?query=${encodeURIComponent('{ hello }')}`, {
+      headers: { ...bearer(token), 'apollo-require-preflight': 'true' },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { hello: 'Hello World!' } });
+  });
+
+  it('should refuse a GET query without one (CSRF prevention)', async () => {
+    const res = await fetch(`${server.url}?query=${encodeURIComponent('{ hello }')}`, { headers: bearer(token) });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/CSRF/);
+  });
+
+  it('should answer a body that is not JSON with 400, not 500, and no stack trace', async () => {
+    const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: '{"query": ' });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(JSON.parse(text).errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(text).not.toMatch(/at .*\(|node_modules/);
+  });
+
+  it('should answer a body over the limit with 413', async () => {
+    const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ hello } #${'x'.repeat(1_100_000)}` }) });
+    expect(res.status).toBe(413);
+  });
+
+  it('should answer a syntax error with 400 and no introspection', async () => {
+    const before = issuer.introspections;
+    const res = await server.post('{ hello ', bearer(await issuer.mintToken()));
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(issuer.introspections).toBe(before);
+  });
+
+  it('should refuse headers too large for Node with 431, not 500', async () => {
+    const reply = await rawRequest(server.url, `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\nContent-Length: 0\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it('should report liveness and readiness', async () => {
+    const live = await fetch(`${origin(server)}/healthz`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${origin(server)}/readyz`)).status).toBe(200);
+  });
+
+  it('should answer unknown paths with 404 JSON', async () => {
+    const res = await fetch(`${origin(server)}/nope`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+  });
+
+  it('should allow cross-origin calls from Apollo Studio and Sandbox', async () => {
+    const res = await fetch(server.url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+  });
+
+  it('should serve Apollo Sandbox to a browser outside production', async () => {
+    const res = await fetch(server.url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/sandbox/i);
+  });
+
+  it('should answer with Basic client authentication as well', async () => {
+    const basic = await startTestServer({ issuer, credentials: { method: 'client_secret_basic', ...issuer.basicClient } });
+    try {
+      const res = await basic.post('{ me { id } }', bearer(token));
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ me: { id: issuer.demoUser.sub } });
+      const wrong = await startTestServer({ issuer, credentials: { method: 'client_secret_basic', clientId: issuer.basicClient.clientId, clientSecret: 'wrong' } });
+      try {
+        expect((await wrong.post('{ hello }', bearer(token))).status).toBe(503);
+      } finally {
+        await wrong.close();
+      }
+    } finally {
+      await basic.close();
+    }
+  });
+});
+
+describe('in production', () => {
+  it('should disable GraphQL introspection and the Sandbox', async () => {
+    const res = await production.post('{ __schema { types { name } } }', bearer(token));
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.message).toMatch(/introspection is not allowed/i);
+    const page = await fetch(production.url, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toMatch(/sandbox/i);
+  });
+
+  it('should still answer authenticated queries', async () => {
+    expect((await production.post('{ hello }', bearer(token))).body.data).toEqual({ hello: 'Hello World!' });
+  });
+});
