@@ -17,16 +17,12 @@ export interface GraphQLContext {
 export class RequestAuth {
   readonly credential: BearerCredential;
   #identity: Identity | undefined;
-  readonly #loader: DataLoader<string, Identity> | undefined;
+  #loader: DataLoader<string, Identity> | undefined;
+  readonly #verifier: TokenVerifier;
 
   constructor(credential: BearerCredential, verifier: TokenVerifier) {
     this.credential = credential;
-    if (credential.kind === 'token') {
-      this.#loader = new DataLoader<string, Identity>(
-        (tokens) => Promise.all(tokens.map((token) => verifier.verify(token).catch((error: unknown) => error as Error))),
-        { batch: false },
-      );
-    }
+    this.#verifier = verifier;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -45,7 +41,12 @@ export class RequestAuth {
     const { credential } = this;
     if (credential.kind === 'none') throw new AuthError('missing_token');
     if (credential.kind === 'malformed') throw new AuthError('malformed_token');
-    this.#identity = await this.#loader!.load(credential.token);
+    // Made on first use, so a request without protected fields allocates nothing for auth.
+    this.#loader ??= new DataLoader<string, Identity>(
+      (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token).catch((error: unknown) => error as Error))),
+      { batch: false },
+    );
+    this.#identity = await this.#loader.load(credential.token);
     return this.#identity;
   }
 }

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { AuthError, ProviderUnavailableError } from './auth/errors.js';
+import { AuthError, ProviderUnavailableError, type AuthFailureReason } from './auth/errors.js';
 
 /** Codes a client sees in `errors[].extensions.code`; stable, part of the API. */
 export const ErrorCode = {
@@ -22,6 +22,12 @@ export class ConfigError extends Error {
   }
 }
 
+const AUTH_MESSAGES: Record<AuthFailureReason, string> = {
+  missing_token: 'Authentication required: send an Authorization: Bearer <token> header.',
+  malformed_token: 'The Authorization header is not a valid Bearer token.',
+  invalid_token: 'The access token is invalid, expired or revoked.',
+};
+
 /**
  * Translates an authentication failure into the GraphQL error a client sees. The message
  * says what the caller can do; it never carries the token, the cause, or provider details.
@@ -33,11 +39,7 @@ export function toGraphQLError(error: unknown): GraphQLError {
     });
   }
   if (error instanceof AuthError) {
-    const message =
-      error.reason === 'missing_token'
-        ? 'Authentication required: send an Authorization: Bearer <token> header.'
-        : 'The access token is malformed, expired or revoked.';
-    return new GraphQLError(message, {
+    return new GraphQLError(AUTH_MESSAGES[error.reason], {
       extensions: { code: ErrorCode.Unauthenticated, reason: error.reason },
     });
   }

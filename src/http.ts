@@ -16,6 +16,11 @@ export interface HttpEdgeOptions {
 
 export const GRAPHQL_PATH = '/graphql';
 const BODY_LIMIT = '1mb';
+const BODY_ERRORS: Record<number, string> = {
+  400: 'The request body is not valid JSON.',
+  413: `The request body is larger than ${BODY_LIMIT}.`,
+  415: 'Unsupported request body encoding; send UTF-8 JSON.',
+};
 
 type Next = (error?: unknown) => void;
 
@@ -25,12 +30,9 @@ type Next = (error?: unknown) => void;
  */
 export function createHttpServer(options: HttpEdgeOptions): http.Server {
   const { apollo, context, ready, logger } = options;
-  const corsHandler = cors({
-    origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
-    // Apollo Sandbox and Studio send these; credentials travel in Authorization, never cookies.
-    allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight', 'x-apollo-operation-name', 'apollographql-client-name', 'apollographql-client-version'],
-    maxAge: 600,
-  });
+  // Requested headers are reflected (Sandbox users add their own); credentials travel in
+  // Authorization, never in cookies, so no credentialed CORS is offered.
+  const corsHandler = cors({ origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], maxAge: 600 });
   const jsonHandler = bodyParser.json({ limit: BODY_LIMIT });
 
   function sendError(res: ServerResponse, status: number, code: string, message: string): void {
@@ -44,9 +46,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   function graphql(req: IncomingMessage, res: ServerResponse): void {
     const fail: Next = (error) => {
       // body-parser's errors carry a client status (400 bad JSON, 413 too large, 415 charset).
+      // Fixed messages: a JSON parse error would quote the body back.
       const status = (error as { status?: number } | undefined)?.status;
       if (status && status >= 400 && status < 500) {
-        sendError(res, status, 'BAD_REQUEST', (error as { expose?: boolean }).expose ? (error as Error).message : 'Bad request');
+        sendError(res, status, 'BAD_REQUEST', BODY_ERRORS[status] ?? 'Bad request.');
       } else {
         logger.error({ err: error }, 'request failed');
         sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');

@@ -2,6 +2,7 @@ import { createApp } from './app.js';
 import { loadConfig, privateKeyJwtCredentials, type ZitadelConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
+import type { DevIssuer } from './dev/issuer.js';
 
 /** Entry point: configuration, start, signals. The only place that exits the process. */
 async function main(): Promise<void> {
@@ -18,11 +19,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   let zitadel: ZitadelConfig | undefined = config.zitadel;
-  let devIssuer: Awaited<ReturnType<typeof import('./dev/issuer.js').startDevIssuer>> | undefined;
+  let devIssuer: DevIssuer | undefined;
   let devToken: string | undefined;
   if (!zitadel) {
     // Development only (loadConfig refuses a missing ZITADEL_ISSUER in production).
-    const { startDevIssuer } = await import('./dev/issuer.js');
+    const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
+      throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });
+    });
     devIssuer = await startDevIssuer();
     devToken = await devIssuer.mintToken();
     zitadel = {
