@@ -56,6 +56,8 @@ const PROJECT_ID = '100000000000000002';
 const API_APP_ID = '100000000000000003';
 const API_CLIENT_ID = `${API_APP_ID}@demo`;
 const API_KEY_ID = '100000000000000004';
+/** The ids of the development API application and its key, as in its key file. */
+export const DEV_API_APPLICATION = { keyId: API_KEY_ID, appId: API_APP_ID, clientId: API_CLIENT_ID } as const;
 const BASIC_CLIENT_ID = '100000000000000005@demo';
 const FRONTEND_CLIENT_ID = '100000000000000006@demo';
 

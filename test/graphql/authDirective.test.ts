@@ -3,28 +3,23 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { ApolloServer } from '@apollo/server';
 import { pino } from 'pino';
 import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
-import type { Identity } from '../../src/auth/identity.js';
+import { identity } from '../helpers/identity.js';
 import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
 import { createContextFactory } from '../../src/context.js';
 import { authDirectiveTransformer } from '../../src/schema/authDirective.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
 import { createApolloServer } from '../../src/server.js';
 
-const ALICE: Identity = {
+const ALICE = identity({
   id: 'alice',
   username: 'alice@acme',
   name: 'Alice',
-  givenName: null,
-  familyName: null,
-  email: null,
-  emailVerified: null,
-  locale: null,
   roleGrants: { writer: ['1'], admin: ['1'] },
   organizationId: '1',
   scopes: ['openid'],
   clientId: 'app',
   exp: 1_900_000_000,
-};
+});
 
 /** A verifier that knows one token; counts how often it is asked. Stands in for introspection. */
 function verifier(behaviour: 'ok' | 'down' = 'ok') {

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
+import { applicationKey } from '../helpers/keys.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -84,9 +85,7 @@ describe('when the issuer fails', () => {
 describe('when the issuer rejects our client authentication', () => {
   it('should answer 503, log a configuration error, and not blame the caller', async () => {
     // A key ZITADEL does not know for our key id: the assertion's signature fails.
-    const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
-    const keyJson = JSON.stringify({ ...JSON.parse(issuer.keyJson), key: wrongKey });
-    const misconfigured = await startTestServer({ issuer: { issuer: issuer.issuer, keyJson } });
+    const misconfigured = await startTestServer({ issuer: { issuer: issuer.issuer, keyJson: applicationKey(DEV_API_APPLICATION).json } });
     try {
       expectUnavailable(await misconfigured.post('{ hello }', bearer(await issuer.mintToken())));
       const errors = misconfigured.logs.map((l) => JSON.parse(l) as { level: number; code?: string }).filter((l) => l.level >= 50);
@@ -101,15 +100,8 @@ describe('when the issuer rejects our client authentication', () => {
 describe('when the issuer is unreachable at start', () => {
   it('should come up unready, answer 503, and become ready once the issuer answers', async () => {
     const port = await freePort();
-    const apiKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    const keyJson = JSON.stringify({
-      type: 'application',
-      keyId: '100000000000000004',
-      key: apiKey.export({ type: 'pkcs1', format: 'pem' }),
-      appId: '100000000000000003',
-      clientId: '100000000000000003@demo',
-    });
-    const early = await startTestServer({ issuer: { issuer: `http://127.0.0.1:${port}`, keyJson } });
+    const key = applicationKey(DEV_API_APPLICATION);
+    const early = await startTestServer({ issuer: { issuer: `http://127.0.0.1:${port}`, keyJson: key.json } });
     let late: TestIssuer | undefined;
     try {
       const base = new URL(early.url).origin;
@@ -119,7 +111,7 @@ describe('when the issuer is unreachable at start', () => {
       expect(res.status).toBe(503);
       expect(res.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
 
-      late = await startTestIssuer({ port, apiPrivateKey: apiKey });
+      late = await startTestIssuer({ port, apiPrivateKey: key.privateKey });
       await until(async () => (await fetch(`${base}/readyz`)).status === 200);
       const ok = await early.post('{ hello }', bearer(await late.mintToken()));
       expect(ok.status).toBe(200);

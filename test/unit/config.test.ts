@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { thrown } from '../helpers/errors.js';
 import { applicationKey } from '../helpers/keys.js';
 
 const key = applicationKey();
@@ -21,16 +22,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ISSUER = 'https://acme.zitadel.cloud';
 
-/** The ConfigError loadConfig throws for `env`. */
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (env: Record<string, string>) => thrown(() => loadConfig(env), ConfigError);
 
 describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {

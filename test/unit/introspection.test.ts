@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { HttpResponse } from '../../src/auth/httpClient.js';
 import { processIntrospectionResponse } from '../../src/auth/introspection.js';
+import { thrown } from '../helpers/errors.js';
 import { fullResponse, inactiveResponse } from '../fixtures/zitadel.js';
 
 const NOW = (fullResponse.iat + 60) * 1000;
@@ -10,15 +11,7 @@ function response(status: number, body: unknown, headers: Record<string, string>
   return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) };
 }
 
-function providerError(res: HttpResponse): ProviderUnavailableError {
-  try {
-    processIntrospectionResponse(res, NOW);
-  } catch (error) {
-    if (error instanceof ProviderUnavailableError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderUnavailableError');
-}
+const providerError = (res: HttpResponse) => thrown(() => processIntrospectionResponse(res, NOW), ProviderUnavailableError);
 
 describe('processIntrospectionResponse', () => {
   it('should return the claims of an active token', () => {

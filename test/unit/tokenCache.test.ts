@@ -1,23 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import type { Identity } from '../../src/auth/identity.js';
 import { TokenCache, tokenKey, type Verdict } from '../../src/auth/tokenCache.js';
+import { identity as makeIdentity } from '../helpers/identity.js';
 
-const identity = (exp: number | null): Identity => ({
-  id: '1',
-  username: null,
-  name: null,
-  givenName: null,
-  familyName: null,
-  email: null,
-  emailVerified: null,
-  locale: null,
-  roleGrants: {},
-  organizationId: null,
-  scopes: [],
-  clientId: null,
-  exp,
-});
+const identity = (exp: number | null) => makeIdentity({ exp });
 
 function setup(options: Partial<ConstructorParameters<typeof TokenCache>[0]> = {}) {
   const clock = { now: 1_700_000_000_000 };
