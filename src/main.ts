@@ -45,7 +45,19 @@ async function main(): Promise<void> {
     ...(devToken ? { sandboxHeaders: { Authorization: `Bearer ${devToken}` } } : {}),
   });
   const url = await app.listen(config.port, config.host);
-  logger.info({ url, issuer: zitadel.issuer.href }, 'GraphQL API listening');
+  const { credentials } = zitadel;
+  logger.info(
+    {
+      url,
+      issuer: zitadel.issuer.href,
+      clientAuth: credentials.method,
+      clientId: credentials.method === 'private_key_jwt' ? credentials.key.clientId : credentials.clientId,
+      projectId: zitadel.projectId,
+      cache: config.cache,
+      production: config.production,
+    },
+    'GraphQL API listening',
+  );
 
   if (devIssuer && devToken) {
     process.stdout.write(
