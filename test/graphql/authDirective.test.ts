@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { ApolloServer } from '@apollo/server';
+import { parse, subscribe } from 'graphql';
 import { pino } from 'pino';
 import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import { identity } from '../helpers/identity.js';
@@ -136,6 +137,47 @@ describe('@authenticated', () => {
     const { v } = verifier('down');
     const { result } = await run(testServer, '{ closed }', 'good', v);
     expect(result.errors?.[0]?.extensions).toEqual({ code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds: 9 });
+  });
+});
+
+describe('@authenticated on a subscription field', () => {
+  const schema = authDirectiveTransformer(
+    makeExecutableSchema({
+      typeDefs: /* GraphQL */ `
+        directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE
+        type Query { open: String }
+        type Subscription { ticks: Int @authenticated }
+      `,
+      resolvers: {
+        Subscription: {
+          ticks: {
+            subscribe: async function* () {
+              yield { ticks: 1 };
+            },
+          },
+        },
+      },
+    }),
+  );
+
+  async function subscribeAs(token: string | undefined) {
+    const { v, calls } = verifier();
+    const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    const result = await subscribe({ schema, document: parse('subscription { ticks }'), contextValue: createContextFactory(v)(headers) });
+    return { result, calls };
+  }
+
+  it('should refuse to subscribe an anonymous caller', async () => {
+    const { result } = await subscribeAs(undefined);
+    expect('errors' in result && result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('should let a valid caller subscribe, verifying the token once', async () => {
+    const { result, calls } = await subscribeAs('good');
+    if (!(Symbol.asyncIterator in result)) throw new Error('expected a stream');
+    const first = await result[Symbol.asyncIterator]().next();
+    expect(first.value).toEqual({ data: { ticks: 1 } });
+    expect(calls.count).toBe(1);
   });
 });
 
