@@ -12,7 +12,12 @@ export interface TestIssuer extends DevIssuer {
   readonly introspections: number;
   /** Discovery requests received so far. */
   readonly discoveries: number;
+  /** Every token minted so far (to prove none reaches a log). */
+  readonly minted: readonly string[];
+  /** What the introspection endpoint acts out. */
   fault: Fault | undefined;
+  /** What the discovery endpoint acts out. */
+  discoveryFault: Fault | undefined;
 }
 
 /**
@@ -21,13 +26,17 @@ export interface TestIssuer extends DevIssuer {
  */
 export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<TestIssuer> {
   const counts = { introspections: 0, discoveries: 0 };
-  const state: { fault: Fault | undefined } = { fault: undefined };
+  const state: { fault: Fault | undefined; discoveryFault: Fault | undefined } = { fault: undefined, discoveryFault: undefined };
 
   const faults: IssuerMiddleware = async (ctx, next) => {
-    if (ctx.path === '/.well-known/openid-configuration') counts.discoveries += 1;
-    if (ctx.path !== '/oauth/v2/introspect') return next();
-    counts.introspections += 1;
-    const fault = state.fault;
+    let fault: Fault | undefined;
+    if (ctx.path === '/.well-known/openid-configuration') {
+      counts.discoveries += 1;
+      fault = state.discoveryFault;
+    } else if (ctx.path === '/oauth/v2/introspect') {
+      counts.introspections += 1;
+      fault = state.fault;
+    }
     if (!fault) return next();
     switch (fault.kind) {
       case 'status':
@@ -51,8 +60,15 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
   };
   const issuer = await startDevIssuer({ ...options, middleware: [faults] });
 
+  const minted: string[] = [];
   return {
     ...issuer,
+    minted,
+    async mintToken(mintOptions) {
+      const token = await issuer.mintToken(mintOptions);
+      minted.push(token);
+      return token;
+    },
     get introspections() {
       return counts.introspections;
     },
@@ -64,6 +80,12 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
     },
     set fault(value: Fault | undefined) {
       state.fault = value;
+    },
+    get discoveryFault() {
+      return state.discoveryFault;
+    },
+    set discoveryFault(value: Fault | undefined) {
+      state.discoveryFault = value;
     },
   };
 }

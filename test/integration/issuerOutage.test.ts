@@ -16,6 +16,7 @@ beforeAll(async () => {
 
 afterEach(() => {
   issuer.fault = undefined;
+  issuer.discoveryFault = undefined;
 });
 
 afterAll(async () => {
@@ -79,6 +80,60 @@ describe('when the issuer fails', () => {
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ __typename: 'Query', me: null });
     expect(res.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+  });
+});
+
+describe('discovery after start', () => {
+  it('should look the issuer up again when its introspection endpoint stops answering', async () => {
+    const before = issuer.discoveries;
+    issuer.fault = { kind: 'reset' };
+    expect((await server.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
+    await until(async () => issuer.discoveries > before);
+    issuer.fault = undefined;
+    expect((await server.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(200);
+  });
+
+  it('should look the issuer up again when the introspection endpoint answers 404', async () => {
+    const before = issuer.discoveries;
+    issuer.fault = { kind: 'status', status: 404 };
+    expect((await server.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
+    await until(async () => issuer.discoveries > before);
+  });
+});
+
+describe('while discovery keeps failing', () => {
+  it('should retry on its own schedule, not once per request, and become ready when it succeeds', async () => {
+    const failing = await startTestIssuer();
+    failing.discoveryFault = { kind: 'status', status: 500 };
+    const unready = await startTestServer({ issuer: failing, discoveryBackoff: { initialMs: 1000, maxMs: 1000 } });
+    try {
+      const base = new URL(unready.url).origin;
+      await until(async () => failing.discoveries >= 1);
+      const before = failing.discoveries;
+      const token = await failing.mintToken();
+      for (let i = 0; i < 20; i += 1) {
+        const res = await unready.post('{ hello }', bearer(token));
+        expect(res.status).toBe(503);
+      }
+      expect(failing.discoveries - before).toBeLessThanOrEqual(2);
+      expect(failing.introspections).toBe(0);
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+
+      failing.discoveryFault = undefined;
+      await until(async () => (await fetch(`${base}/readyz`)).status === 200);
+      expect((await unready.post('{ hello }', bearer(token))).status).toBe(200);
+    } finally {
+      await unready.close();
+      await failing.close();
+    }
+  });
+});
+
+describe('logs during outages', () => {
+  it('should never contain a token', () => {
+    const all = server.logs.join('');
+    expect(all).toMatch(/cannot verify tokens/);
+    for (const minted of issuer.minted) expect(all).not.toContain(minted);
   });
 });
 
