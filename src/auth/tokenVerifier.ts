@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { AuthError, ProviderUnavailableError } from './errors.js';
 import { identityFromClaims, type Identity, type IdentityOptions } from './identity.js';
 import type { Introspector } from './introspection.js';
+import { DEFAULT_RETRY_AFTER_SECONDS } from './providerErrors.js';
 import type { TokenCache, Verdict } from './tokenCache.js';
 
 export interface TokenVerifier {
@@ -31,11 +32,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const failure =
         error instanceof ProviderUnavailableError
           ? error
-          : new ProviderUnavailableError('PROVIDER_ERROR', 'introspection failed', 5, { cause: error });
+          : new ProviderUnavailableError('PROVIDER_ERROR', 'introspection failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
       if (outage !== failure.code) {
         outage = failure.code;
         const level = failure.code === 'CLIENT_AUTH_REJECTED' || failure.code === 'PROVIDER_ERROR' ? 'error' : 'warn';
-        logger[level]({ code: failure.code, err: failure.cause ?? undefined }, `cannot verify tokens: ${failure.message}`);
+        logger[level]({ code: failure.code, err: failure.cause }, `cannot verify tokens: ${failure.message}`);
       }
       throw failure;
     }
