@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient } from '../../src/auth/httpClient.js';
+
+let server: http.Server;
+let base: string;
+let connections = 0;
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1000);
+      if (req.url === '/huge') return void res.end('x'.repeat(2 * 1024 * 1024));
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ method: req.method, body, contentLength: req.headers['content-length'], accept: req.headers.accept }));
+    });
+  });
+  server.on('connection', () => (connections += 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('createHttpClient', () => {
+  it('should send a form body and read the answer', async () => {
+    const client = createHttpClient();
+    try {
+      const res = await client.send({ method: 'POST', url: new URL(`${base}/echo`), body: 'token=a%20b', headers: { 'content-type': 'application/x-www-form-urlencoded' }, timeoutMs: 1000 });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toEqual({ method: 'POST', body: 'token=a%20b', contentLength: '11', accept: 'application/json' });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('should reuse one connection for sequential calls (keep-alive)', async () => {
+    const client = createHttpClient();
+    try {
+      const before = connections;
+      for (let i = 0; i < 5; i += 1) await client.send({ method: 'GET', url: new URL(`${base}/echo`), timeoutMs: 1000 });
+      expect(connections - before).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('should give up after the timeout with HttpTimeoutError', async () => {
+    const client = createHttpClient();
+    try {
+      await expect(client.send({ method: 'GET', url: new URL(`${base}/slow`), timeoutMs: 100 })).rejects.toBeInstanceOf(HttpTimeoutError);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('should refuse a response over 1 MiB', async () => {
+    const client = createHttpClient();
+    try {
+      await expect(client.send({ method: 'GET', url: new URL(`${base}/huge`), timeoutMs: 5000 })).rejects.toBeInstanceOf(HttpResponseTooLargeError);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('should report a refused connection', async () => {
+    const client = createHttpClient();
+    try {
+      await expect(client.send({ method: 'GET', url: new URL('http://127.0.0.1:1/'), timeoutMs: 1000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      client.close();
+    }
+  });
+});
