@@ -44,7 +44,15 @@ async function main(): Promise<void> {
     logger,
     ...(devToken ? { sandboxHeaders: { Authorization: `Bearer ${devToken}` } } : {}),
   });
-  const url = await app.listen(config.port, config.host);
+  const url = await app.listen(config.port, config.host).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const where = code === 'EADDRNOTAVAIL' ? `HOST: ${config.host} is not an address of this machine` : `PORT: ${config.port} is ${code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user'}`;
+      process.stderr.write(`Configuration error: ${where}\n`);
+      process.exit(78);
+    }
+    throw error;
+  });
   const { credentials } = zitadel;
   logger.info(
     {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -75,6 +76,19 @@ describe('npm start with no configuration', () => {
 });
 
 describe('node dist/main.js with a bad configuration', () => {
+  it('should exit non-zero naming PORT when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), HOST: '127.0.0.1' });
+      expect(await exitCode(run)).toBe(78);
+      expect(run.output()).toMatch(new RegExp(`PORT: ${port} is already in use`));
+    } finally {
+      taken.close();
+    }
+  });
+
   it.each<[string, Record<string, string>, RegExp]>([
     ['production without an issuer', { NODE_ENV: 'production' }, /ZITADEL_ISSUER: is required when NODE_ENV=production/],
     ['a missing key file', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_KEY_FILE: '/nonexistent.json' }, /ZITADEL_KEY_FILE: no such file/],
