@@ -1,40 +1,15 @@
-import { createApp } from './app.js';
-import { loadConfig, privateKeyJwtCredentials, type ZitadelConfig } from './config.js';
+import { createApp, type App } from './app.js';
+import { loadConfig, privateKeyJwtCredentials, type Config, type ZitadelConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { DevIssuer } from './dev/issuer.js';
 
 /** Entry point: configuration, start, signals. The only place that exits the process. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
+  const config = configOrExit();
   const logger = createLogger(config.logLevel);
-
-  let zitadel: ZitadelConfig | undefined = config.zitadel;
-  let devIssuer: DevIssuer | undefined;
-  let devToken: string | undefined;
-  if (!zitadel) {
-    // Development only (loadConfig refuses a missing ZITADEL_ISSUER in production).
-    const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
-      throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });
-    });
-    devIssuer = await startDevIssuer();
-    devToken = await devIssuer.mintToken();
-    zitadel = {
-      issuer: new URL(devIssuer.issuer),
-      credentials: privateKeyJwtCredentials(devIssuer.keyJson, 'development key'),
-      projectId: devIssuer.projectId,
-      timeoutMs: 3000,
-    };
-  }
+  const dev = config.zitadel ? undefined : await startDevelopmentIssuer();
+  const zitadel = config.zitadel ?? dev!.zitadel;
 
   const app = createApp({
     zitadel,
@@ -42,17 +17,9 @@ async function main(): Promise<void> {
     production: config.production,
     corsOrigins: config.corsOrigins,
     logger,
-    ...(devToken ? { sandboxHeaders: { Authorization: `Bearer ${devToken}` } } : {}),
+    ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` } } : {}),
   });
-  const url = await app.listen(config.port, config.host).catch((error: unknown) => {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      const where = code === 'EADDRNOTAVAIL' ? `HOST: ${config.host} is not an address of this machine` : `PORT: ${config.port} is ${code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user'}`;
-      process.stderr.write(`Configuration error: ${where}\n`);
-      process.exit(78);
-    }
-    throw error;
-  });
+  const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
   const { credentials } = zitadel;
   logger.info(
     {
@@ -66,29 +33,70 @@ async function main(): Promise<void> {
     },
     'GraphQL API listening',
   );
+  if (dev) printDevelopmentHint(dev.issuer, url, dev.token);
+  stopOnSignals(app, dev?.issuer, logger);
+}
 
-  if (devIssuer && devToken) {
-    process.stdout.write(
-      [
-        '',
-        `No ZITADEL_ISSUER set: using the embedded development issuer at ${devIssuer.issuer} (never in production).`,
-        `GraphQL endpoint and Apollo Sandbox: ${url}`,
-        'Try it (the token is valid for 12 hours):',
-        '',
-        `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${devToken}' -d '{"query":"{ hello me { id username roles } }"}'`,
-        '',
-        '',
-      ].join('\n'),
-    );
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
   }
+}
 
+/** Development only: loadConfig refuses a missing ZITADEL_ISSUER in production. */
+async function startDevelopmentIssuer(): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
+  const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
+    throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });
+  });
+  const issuer = await startDevIssuer();
+  const zitadel: ZitadelConfig = {
+    issuer: new URL(issuer.issuer),
+    credentials: privateKeyJwtCredentials(issuer.keyJson, 'development key'),
+    projectId: issuer.projectId,
+    timeoutMs: 3000,
+  };
+  return { issuer, zitadel, token: await issuer.mintToken() };
+}
+
+function exitOnListenError(error: unknown, config: Config): never {
+  const code = (error as NodeJS.ErrnoException).code;
+  const problems: Record<string, string> = {
+    EADDRINUSE: `PORT: ${config.port} is already in use`,
+    EACCES: `PORT: ${config.port} is not allowed for this user`,
+    EADDRNOTAVAIL: `HOST: ${config.host} is not an address of this machine`,
+  };
+  if (code === undefined || !(code in problems)) throw error;
+  process.stderr.write(`Configuration error: ${problems[code]}\n`);
+  process.exit(78);
+}
+
+function printDevelopmentHint(issuer: DevIssuer, url: string, token: string): void {
+  process.stdout.write(
+    [
+      '',
+      `No ZITADEL_ISSUER set: using the embedded development issuer at ${issuer.issuer} (never in production).`,
+      `GraphQL endpoint and Apollo Sandbox: ${url}`,
+      'Try it (the token is valid for 12 hours):',
+      '',
+      `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ hello me { id username roles } }"}'`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** SIGTERM/SIGINT: drain in-flight requests, close the development issuer, exit 0. */
+function stopOnSignals(app: App, devIssuer: DevIssuer | undefined, logger: ReturnType<typeof createLogger>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+    setTimeout(() => process.exit(1), 10_000).unref();
     app
       .close()
       .then(() => devIssuer?.close())
