@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient } from '../../src/auth/httpClient.js';
+import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient, type HttpClient } from '../../src/auth/httpClient.js';
 
 let server: http.Server;
 let base: string;
@@ -29,52 +29,33 @@ afterAll(async () => {
 });
 
 describe('createHttpClient', () => {
+  let client: HttpClient;
+  beforeEach(() => {
+    client = createHttpClient();
+  });
+  afterEach(() => client.close());
+
   it('should send a form body and read the answer', async () => {
-    const client = createHttpClient();
-    try {
-      const res = await client.send({ method: 'POST', url: new URL(`${base}/echo`), body: 'token=a%20b', headers: { 'content-type': 'application/x-www-form-urlencoded' }, timeoutMs: 1000 });
-      expect(res.status).toBe(200);
-      expect(JSON.parse(res.body)).toEqual({ method: 'POST', body: 'token=a%20b', contentLength: '11', accept: 'application/json' });
-    } finally {
-      client.close();
-    }
+    const res = await client.send({ method: 'POST', url: new URL(`${base}/echo`), body: 'token=a%20b', headers: { 'content-type': 'application/x-www-form-urlencoded' }, timeoutMs: 1000 });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ method: 'POST', body: 'token=a%20b', contentLength: '11', accept: 'application/json' });
   });
 
   it('should reuse one connection for sequential calls (keep-alive)', async () => {
-    const client = createHttpClient();
-    try {
-      const before = connections;
-      for (let i = 0; i < 5; i += 1) await client.send({ method: 'GET', url: new URL(`${base}/echo`), timeoutMs: 1000 });
-      expect(connections - before).toBe(1);
-    } finally {
-      client.close();
-    }
+    const before = connections;
+    for (let i = 0; i < 5; i += 1) await client.send({ method: 'GET', url: new URL(`${base}/echo`), timeoutMs: 1000 });
+    expect(connections - before).toBe(1);
   });
 
   it('should give up after the timeout with HttpTimeoutError', async () => {
-    const client = createHttpClient();
-    try {
-      await expect(client.send({ method: 'GET', url: new URL(`${base}/slow`), timeoutMs: 100 })).rejects.toBeInstanceOf(HttpTimeoutError);
-    } finally {
-      client.close();
-    }
+    await expect(client.send({ method: 'GET', url: new URL(`${base}/slow`), timeoutMs: 100 })).rejects.toBeInstanceOf(HttpTimeoutError);
   });
 
   it('should refuse a response over 1 MiB', async () => {
-    const client = createHttpClient();
-    try {
-      await expect(client.send({ method: 'GET', url: new URL(`${base}/huge`), timeoutMs: 5000 })).rejects.toBeInstanceOf(HttpResponseTooLargeError);
-    } finally {
-      client.close();
-    }
+    await expect(client.send({ method: 'GET', url: new URL(`${base}/huge`), timeoutMs: 5000 })).rejects.toBeInstanceOf(HttpResponseTooLargeError);
   });
 
   it('should report a refused connection', async () => {
-    const client = createHttpClient();
-    try {
-      await expect(client.send({ method: 'GET', url: new URL('http://127.0.0.1:1/'), timeoutMs: 1000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    } finally {
-      client.close();
-    }
+    await expect(client.send({ method: 'GET', url: new URL('http://127.0.0.1:1/'), timeoutMs: 1000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
