@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
@@ -38,18 +38,16 @@ export function authStatus(
 }
 
 export function authStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single') return;
-          const { data, errors } = response.body.singleResult;
-          const decision = authStatus(data, errors, contextValue?.auth.presentedToken ?? false);
-          if (!decision) return;
-          response.http.status = decision.status;
-          for (const [name, value] of Object.entries(decision.headers)) response.http.headers.set(name, value);
-        },
-      };
+  // Stateless, so one listener serves every request.
+  const listener: GraphQLRequestListener<GraphQLContext> = {
+    async willSendResponse({ response, contextValue }) {
+      if (response.body.kind !== 'single') return;
+      const { data, errors } = response.body.singleResult;
+      const decision = authStatus(data, errors, contextValue?.auth.presentedToken ?? false);
+      if (!decision) return;
+      response.http.status = decision.status;
+      for (const [name, value] of Object.entries(decision.headers)) response.http.headers.set(name, value);
     },
   };
+  return { requestDidStart: async () => listener };
 }
