@@ -22,6 +22,8 @@ export interface AppOptions {
   readonly corsOrigins: '*' | readonly string[];
   readonly logger: Logger;
   readonly sandboxHeaders?: Record<string, string>;
+  /** Serve an Apollo Federation 2 subgraph. */
+  readonly federation?: boolean;
   /** Discovery retry backoff; tests shorten it. */
   readonly discoveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly http?: HttpClient;
@@ -68,7 +70,7 @@ export function createApp(options: AppOptions): App {
     projectId: zitadel.projectId,
   });
   const apollo = createApolloServer({
-    schema: buildSchema(),
+    schema: buildSchema({ federation: options.federation ?? false }),
     logger,
     production: options.production,
     sandboxHeaders: options.sandboxHeaders,

@@ -24,6 +24,8 @@ export interface Config {
   readonly cache: CacheConfig;
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: string;
+  /** Serve the schema as an Apollo Federation 2 subgraph. */
+  readonly federation: boolean;
 }
 
 export interface CacheConfig {
@@ -81,6 +83,7 @@ export function loadConfig(env: Env): Config {
     },
     corsOrigins: parseOrigins(env),
     logLevel,
+    federation: flag(env, 'GRAPHQL_FEDERATION'),
   };
 }
 
@@ -162,6 +165,13 @@ function parseOrigins(env: Env): '*' | string[] {
 function nonEmpty(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+function flag(env: Env, name: string): boolean {
+  const text = nonEmpty(env, name);
+  if (text === undefined || text === '0' || text === 'false') return false;
+  if (text === '1' || text === 'true') return true;
+  throw new ConfigError(name, `must be 1 (on) or 0 (off), got "${text}"`);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -4,6 +4,7 @@ import { AuthError, ProviderUnavailableError, type AuthFailureReason } from './a
 /** Codes a client sees in `errors[].extensions.code`; stable, part of the API. */
 export const ErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
   AuthProviderUnavailable: 'AUTH_PROVIDER_UNAVAILABLE',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -27,6 +28,11 @@ const AUTH_MESSAGES: Record<AuthFailureReason, string> = {
   malformed_token: 'The Authorization header is not a valid Bearer token.',
   invalid_token: 'The access token is invalid, expired or revoked.',
 };
+
+/** An authenticated caller lacks a role or scope; `missing` is the requirement in words. */
+export function forbidden(missing: string): GraphQLError {
+  return new GraphQLError(`Forbidden: requires ${missing}.`, { extensions: { code: ErrorCode.Forbidden } });
+}
 
 /**
  * Translates an authentication failure into the GraphQL error a client sees. The message

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     production: config.production,
     corsOrigins: config.corsOrigins,
     logger,
+    federation: config.federation,
     ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` } } : {}),
   });
   const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       projectId: zitadel.projectId,
       cache: config.cache,
       production: config.production,
+      federation: config.federation,
     },
     'GraphQL API listening',
   );

@@ -24,11 +24,10 @@ export interface Identity {
 export type IntrospectionClaims = Readonly<Record<string, unknown>>;
 
 const ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
-const PROJECT_ROLES_CLAIM = /^urn:zitadel:iam:org:project:(\d+):roles$/;
 const RESOURCE_OWNER_ID_CLAIM = 'urn:zitadel:iam:user:resourceowner:id';
 
 export interface IdentityOptions {
-  /** Only this project's `urn:zitadel:iam:org:project:<id>:roles` counts; unset: every project's. */
+  /** Also count this project's `urn:zitadel:iam:org:project:<id>:roles`; other projects' never count. */
   readonly projectId?: string | undefined;
 }
 
@@ -64,15 +63,16 @@ export function roleNames(identity: Identity): string[] {
   return Object.keys(identity.roleGrants).sort();
 }
 
-/** Union of the generic roles claim and the project-specific one(s): role -> { orgId: domain }. */
+/**
+ * Union of the generic roles claim and, when the project is configured, its project-specific
+ * one: role -> ids of the granting organizations (the claim maps role -> { orgId: domain }).
+ */
 function roleGrants(claims: IntrospectionClaims, projectId: string | undefined): Record<string, string[]> {
   const grants: Record<string, string[]> = Object.create(null);
-  for (const [claim, value] of Object.entries(claims)) {
-    if (claim !== ROLES_CLAIM) {
-      const project = PROJECT_ROLES_CLAIM.exec(claim)?.[1];
-      if (project === undefined || (projectId !== undefined && project !== projectId)) continue;
-    }
-    if (typeof value !== 'object' || value === null) continue;
+  const sources = [ROLES_CLAIM, ...(projectId === undefined ? [] : [`urn:zitadel:iam:org:project:${projectId}:roles`])];
+  for (const claim of sources) {
+    const value = claims[claim];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
     for (const [role, orgs] of Object.entries(value)) {
       const orgIds = typeof orgs === 'object' && orgs !== null ? Object.keys(orgs) : [];
       grants[role] = [...new Set([...(grants[role] ?? []), ...orgIds])];

@@ -27,6 +27,8 @@ export interface DevUser {
   readonly organizationId?: string;
   readonly organizationName?: string;
   readonly organizationDomain?: string;
+  /** User metadata, sent base64url-encoded with the `urn:zitadel:iam:user:metadata` scope. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface MintOptions {
@@ -76,6 +78,8 @@ export const DEMO_USER: DevUser = {
   organizationDomain: 'demo.localhost',
 };
 
+const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
+
 /** ZITADEL's introspection claims for a user, by granted scope (see ../shared ZITADEL.md). */
 export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
@@ -93,6 +97,9 @@ export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Recor
     claims.email = user.email;
     // ZITADEL omits email_verified when it is false.
     if (user.emailVerified) claims.email_verified = true;
+  }
+  if (scopes.has(METADATA_SCOPE) && user.metadata) {
+    claims[METADATA_SCOPE] = Object.fromEntries(Object.entries(user.metadata).map(([key, value]) => [key, Buffer.from(value).toString('base64url')]));
   }
   if (user.roles) {
     claims['urn:zitadel:iam:org:project:roles'] = user.roles;
@@ -168,7 +175,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       },
     },
     ttl: { AccessToken: 12 * 3600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600, Interaction: 3600 },
-    scopes: ['openid', 'profile', 'email', 'offline_access', `urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud`],
+    scopes: ['openid', 'profile', 'email', 'offline_access', METADATA_SCOPE, `urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud`],
     // ZITADEL is stricter than oidc-provider about client assertions: hold our server to ZITADEL's rules.
     async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
       const now = Math.floor(Date.now() / 1000);

@@ -15,10 +15,18 @@ export type Scalars = {
 
 export type Query = {
   __typename?: 'Query';
+  /** For callers holding the project role `admin` in any organization. */
+  adminGreeting: Scalars['String']['output'];
   /** Greets an authenticated caller. */
   hello: Scalars['String']['output'];
   /** The caller, as ZITADEL's token introspection describes them. */
   me?: Maybe<User>;
+  /** For callers granted `admin` by organization 100000000000000001. */
+  orgAdminGreeting: Scalars['String']['output'];
+  /** For tokens with both `profile` and `email` scopes, or with ZITADEL's metadata scope. */
+  scopedGreeting: Scalars['String']['output'];
+  /** For callers holding `admin` or `support`. */
+  staffGreeting: Scalars['String']['output'];
 };
 
 /** A ZITADEL user (or machine user) as seen through token introspection. */
@@ -37,9 +45,9 @@ export type User = {
   name?: Maybe<Scalars['String']['output']>;
   /** The user's organization (`urn:zitadel:iam:user:resourceowner:id`). */
   organizationId?: Maybe<Scalars['ID']['output']>;
-  /** Project role keys granted to the user, sorted. */
+  /** Project role keys granted to the user (generic and this project's roles claims), deduplicated and sorted. */
   roles: Array<Scalars['String']['output']>;
-  /** The token's scopes, in the order granted. */
+  /** The token's scopes, in the order granted; empty when the token has none. */
   scopes: Array<Scalars['String']['output']>;
   /** ZITADEL login name (`username`, else `preferred_username`). */
   username?: Maybe<Scalars['String']['output']>;
@@ -138,9 +146,26 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type HasRoleDirectiveArgs = {
+  organizationId?: Maybe<Scalars['ID']['input']>;
+  roles: Array<Scalars['String']['input']>;
+};
+
+export type HasRoleDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = HasRoleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type RequiresScopesDirectiveArgs = {
+  scopes: Array<Array<Scalars['String']['input']>>;
+};
+
+export type RequiresScopesDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = RequiresScopesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  adminGreeting?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   hello?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  orgAdminGreeting?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopedGreeting?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  staffGreeting?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -165,4 +190,6 @@ export type Resolvers<ContextType = GraphQLContext> = {
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
+  hasRole?: HasRoleDirectiveResolver<any, any, ContextType>;
+  requiresScopes?: RequiresScopesDirectiveResolver<any, any, ContextType>;
 };

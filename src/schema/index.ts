@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
-import { authDirectiveTransformer } from './authDirective.js';
+import { authDirectivesTransformer } from './authDirectives.js';
+import { buildSubgraph } from './federation.js';
 import { resolvers } from './resolvers/index.js';
 
 /** schema/ at the repository root; the same depth from src/schema and dist/schema. */
@@ -15,7 +16,14 @@ export function loadTypeDefs(dir: URL = SCHEMA_DIR): string[] {
     .map((file) => readFileSync(new URL(file, dir), 'utf8'));
 }
 
-/** The executable schema: SDL + resolvers, with `@authenticated` enforced. */
-export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
-  return authDirectiveTransformer(makeExecutableSchema({ typeDefs, resolvers }));
+export interface SchemaOptions {
+  readonly typeDefs?: readonly string[];
+  /** An Apollo Federation 2 subgraph instead of a standalone schema. */
+  readonly federation?: boolean;
+}
+
+/** The executable schema: SDL + resolvers, with the auth directives enforced in either form. */
+export function buildSchema({ typeDefs = loadTypeDefs(), federation = false }: SchemaOptions = {}): GraphQLSchema {
+  const schema = federation ? buildSubgraph(typeDefs, resolvers) : makeExecutableSchema({ typeDefs: [...typeDefs], resolvers });
+  return authDirectivesTransformer(schema);
 }

@@ -3,11 +3,11 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { ApolloServer } from '@apollo/server';
 import { parse, subscribe } from 'graphql';
 import { pino } from 'pino';
-import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import { identity } from '../helpers/identity.js';
+import { execute, fakeVerifier } from '../helpers/operation.js';
 import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
 import { createContextFactory } from '../../src/context.js';
-import { authDirectiveTransformer } from '../../src/schema/authDirective.js';
+import { authDirectivesTransformer } from '../../src/schema/authDirectives.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
 import { createApolloServer } from '../../src/server.js';
 
@@ -22,17 +22,8 @@ const ALICE = identity({
   exp: 1_900_000_000,
 });
 
-/** A verifier that knows one token; counts how often it is asked. Stands in for introspection. */
 function verifier(behaviour: 'ok' | 'down' = 'ok') {
-  const calls = { count: 0 };
-  const v: TokenVerifier = {
-    async verify(token) {
-      calls.count += 1;
-      if (behaviour === 'down') throw new ProviderUnavailableError('PROVIDER_UNREACHABLE', 'down', 9);
-      if (token === 'good') return ALICE;
-      throw new AuthError('invalid_token');
-    },
-  };
+  const { verifier: v, calls } = fakeVerifier({ good: ALICE }, behaviour);
   return { v, calls };
 }
 
@@ -54,7 +45,7 @@ const TEST_SDL = /* GraphQL */ `
   type Note implements Titled { title: String summary: String }
 `;
 
-const testSchema = authDirectiveTransformer(
+const testSchema = authDirectivesTransformer(
   makeExecutableSchema({
     typeDefs: TEST_SDL,
     resolvers: {
@@ -72,20 +63,13 @@ const testSchema = authDirectiveTransformer(
   }),
 );
 
-async function run(schemaServer: ApolloServer<ReturnType<ReturnType<typeof createContextFactory>>>, query: string, token: string | undefined, v: TokenVerifier) {
-  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  const res = await schemaServer.executeOperation({ query }, { contextValue: createContextFactory(v)(headers) });
-  if (res.body.kind !== 'single') throw new Error('expected a single result');
-  return { status: res.http.status, headers: res.http.headers, result: res.body.singleResult };
-}
-
 const logger = pino({ level: 'silent' });
 const testServer = createApolloServer({ schema: testSchema, logger, production: false });
 
 describe('@authenticated', () => {
   it('should leave a public field public', async () => {
     const { v, calls } = verifier();
-    const { result, status } = await run(testServer, '{ open }', undefined, v);
+    const { result, status } = await execute(testServer, '{ open }', undefined, v);
     expect(result).toEqual({ data: { open: 'open' } });
     expect(status).toBeUndefined();
     expect(calls.count).toBe(0);
@@ -93,55 +77,55 @@ describe('@authenticated', () => {
 
   it('should refuse a protected field to an anonymous caller', async () => {
     const { v } = verifier();
-    const { result } = await run(testServer, '{ closed }', undefined, v);
+    const { result } = await execute(testServer, '{ closed }', undefined, v);
     expect(result.data).toEqual({ closed: null });
     expect(result.errors?.[0]).toMatchObject({ path: ['closed'], extensions: { code: 'UNAUTHENTICATED', reason: 'missing_token' } });
   });
 
   it('should resolve a protected field for a valid caller', async () => {
     const { v } = verifier();
-    expect((await run(testServer, '{ closed }', 'good', v)).result).toEqual({ data: { closed: 'closed' } });
+    expect((await execute(testServer, '{ closed }', 'good', v)).result).toEqual({ data: { closed: 'closed' } });
   });
 
   it('should protect default-resolved fields of an @authenticated type', async () => {
     const { v } = verifier();
-    const anon = await run(testServer, '{ open secretDoc { id title } }', undefined, v);
+    const anon = await execute(testServer, '{ open secretDoc { id title } }', undefined, v);
     expect(anon.result.data).toEqual({ open: 'open', secretDoc: null });
     expect(anon.result.errors?.map((e) => e.path?.join('.')).sort()).toEqual(['secretDoc.id', 'secretDoc.title']);
-    expect((await run(testServer, '{ secretDoc { id title } }', 'good', v)).result.data).toEqual({ secretDoc: { id: 'd1', title: 'plans' } });
+    expect((await execute(testServer, '{ secretDoc { id title } }', 'good', v)).result.data).toEqual({ secretDoc: { id: 'd1', title: 'plans' } });
   });
 
   it('should protect the fields of every type implementing an @authenticated interface', async () => {
     const { v } = verifier();
     for (const query of ['{ account { owner } }', '{ node { id } }', '{ node { ... on Account { owner } } }']) {
-      const { result } = await run(testServer, query, 'bad', v);
+      const { result } = await execute(testServer, query, 'bad', v);
       expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     }
-    expect((await run(testServer, '{ account { id owner } }', 'good', v)).result.data).toEqual({ account: { id: 'a1', owner: 'alice' } });
+    expect((await execute(testServer, '{ account { id owner } }', 'good', v)).result.data).toEqual({ account: { id: 'a1', owner: 'alice' } });
   });
 
   it('should protect an implementing field when the interface field is @authenticated, and only that one', async () => {
     const { v } = verifier();
-    const { result } = await run(testServer, '{ note { title summary } }', undefined, v);
+    const { result } = await execute(testServer, '{ note { title summary } }', undefined, v);
     expect(result.data).toEqual({ note: { title: null, summary: 'S' } });
     expect(result.errors?.map((e) => e.path)).toEqual([['note', 'title']]);
   });
 
   it('should verify the token at most once per operation however many protected fields resolve', async () => {
     const { v, calls } = verifier();
-    await run(testServer, '{ closed secretDoc { id title } account { id owner } c2: closed }', 'good', v);
+    await execute(testServer, '{ closed secretDoc { id title } account { id owner } c2: closed }', 'good', v);
     expect(calls.count).toBe(1);
   });
 
   it('should report an unreachable provider with its own code, not as UNAUTHENTICATED', async () => {
     const { v } = verifier('down');
-    const { result } = await run(testServer, '{ closed }', 'good', v);
+    const { result } = await execute(testServer, '{ closed }', 'good', v);
     expect(result.errors?.[0]?.extensions).toEqual({ code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds: 9 });
   });
 });
 
 describe('@authenticated on a subscription field', () => {
-  const schema = authDirectiveTransformer(
+  const schema = authDirectivesTransformer(
     makeExecutableSchema({
       typeDefs: /* GraphQL */ `
         directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE
@@ -192,7 +176,7 @@ describe('the product schema', () => {
 
   it('should greet and describe a valid caller', async () => {
     const { v } = verifier();
-    const { result } = await run(server, '{ hello me { id username roles organizationId scopes expiresAt } }', 'good', v);
+    const { result } = await execute(server, '{ hello me { id username roles organizationId scopes expiresAt } }', 'good', v);
     expect(result.data).toEqual({
       hello: 'Hello World!',
       me: { id: 'alice', username: 'alice@acme', roles: ['admin', 'writer'], organizationId: '1', scopes: ['openid'], expiresAt: new Date(1_900_000_000_000).toISOString() },
@@ -205,7 +189,7 @@ describe('the product schema', () => {
         throw new TypeError('secret internal detail');
       },
     };
-    const { result } = await run(server, '{ hello }', 'good', broken);
+    const { result } = await execute(server, '{ hello }', 'good', broken);
     expect(result.errors?.[0]).toMatchObject({ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     expect(JSON.stringify(result)).not.toMatch(/secret internal detail|stacktrace/);
   });

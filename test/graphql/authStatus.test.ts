@@ -4,6 +4,7 @@ import { authStatus } from '../../src/plugins/authStatus.js';
 
 const unauth = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'UNAUTHENTICATED' } });
 const down = (path: string[], retryAfterSeconds = 5): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds } });
+const denied = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'FORBIDDEN' } });
 const other = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 
 describe('authStatus', () => {
@@ -38,5 +39,25 @@ describe('authStatus', () => {
 
   it('should prefer 503 over 401 when both happened', () => {
     expect(authStatus(null, [unauth(['a']), down(['b'])], true)?.status).toBe(503);
+  });
+
+  it('should be 403 with error="insufficient_scope" when a forbidden non-null field nulled data', () => {
+    expect(authStatus(null, [denied(['adminGreeting'])], true)).toEqual({
+      status: 403,
+      headers: { 'www-authenticate': 'Bearer realm="graphql", error="insufficient_scope"' },
+    });
+  });
+
+  it('should be 403 when every root field is null, forbidden or unauthorized alike', () => {
+    expect(authStatus({ a: null, b: null }, [denied(['a']), denied(['b', 'x'])], true)?.status).toBe(403);
+  });
+
+  it('should stay 200 with partial data beside a forbidden field', () => {
+    expect(authStatus({ hello: 'hi', secret: null }, [denied(['secret'])], true)).toBeUndefined();
+  });
+
+  it('should prefer 401 and 503 over 403', () => {
+    expect(authStatus(null, [denied(['a']), unauth(['b'])], true)?.status).toBe(401);
+    expect(authStatus(null, [denied(['a']), down(['b'])], true)?.status).toBe(503);
   });
 });

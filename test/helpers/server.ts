@@ -30,6 +30,7 @@ export interface TestServerOptions {
   readonly credentials?: ClientCredentials;
   readonly production?: boolean;
   readonly discoveryBackoff?: AppOptions['discoveryBackoff'];
+  readonly federation?: boolean;
 }
 
 /** Our real server on a free loopback port, logging into memory. */
@@ -53,6 +54,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     corsOrigins: '*',
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
+    federation: options.federation ?? false,
   });
   const url = (await app.listen(0, '127.0.0.1'));
   return {

@@ -27,7 +27,7 @@ const configError = (env: Record<string, string>) => thrown(() => loadConfig(env
 describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, corsOrigins: '*', logLevel: 'info' });
+    expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, corsOrigins: '*', logLevel: 'info', federation: false });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
   });
 
@@ -72,6 +72,7 @@ describe('loadConfig', () => {
       AUTH_CACHE_NEGATIVE_TTL_SECONDS: '0',
       CORS_ORIGINS: 'https://app.example.com, https://studio.apollographql.com',
       LOG_LEVEL: 'warn',
+      GRAPHQL_FEDERATION: '1',
     });
     expect(config).toMatchObject({
       production: true,
@@ -80,6 +81,7 @@ describe('loadConfig', () => {
       cache: { maxEntries: 0, maxTtlMs: 60_000, negativeTtlMs: 0 },
       corsOrigins: ['https://app.example.com', 'https://studio.apollographql.com'],
       logLevel: 'warn',
+      federation: true,
     });
     expect(config.zitadel?.timeoutMs).toBe(1500);
   });
@@ -113,6 +115,7 @@ describe('loadConfig', () => {
     ['a fractional timeout', { ZITADEL_TIMEOUT_MS: '1.5' }, 'ZITADEL_TIMEOUT_MS', /whole number/],
     ['a bad CORS origin', { CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS', /not an origin/],
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of/],
+    ['a federation switch that is not 1 or 0', { GRAPHQL_FEDERATION: 'yes' }, 'GRAPHQL_FEDERATION', /must be 1 \(on\) or 0 \(off\), got "yes"/],
   ])('should name the variable when given %s', (_name, env, variable, message) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

@@ -32,8 +32,20 @@ describe('identityFromClaims', () => {
     expect(roleNames(identity)).toEqual(['admin']);
   });
 
-  it('should take every project roles claim when no project id is configured', () => {
-    expect(roleNames(identityFromClaims(fullResponse)!)).toEqual(['admin', 'reader']);
+  it('should take only the generic roles claim when no project id is configured', () => {
+    expect(roleNames(identityFromClaims(fullResponse)!)).toEqual(['admin']);
+  });
+
+  it('should keep the organizations of a role granted in both claims, ids as exact strings', () => {
+    const identity = identityFromClaims(
+      {
+        sub: '1',
+        'urn:zitadel:iam:org:project:roles': { admin: { '100000000000000001': 'a.example' } },
+        'urn:zitadel:iam:org:project:7:roles': { admin: { '100000000000000003': 'b.example' }, support: { '100000000000000001': 'a.example' } },
+      },
+      { projectId: '7' },
+    );
+    expect(identity?.roleGrants).toEqual({ admin: ['100000000000000001', '100000000000000003'], support: ['100000000000000001'] });
   });
 
   it('should leave profile fields null when ZITADEL sent none', () => {
@@ -77,7 +89,7 @@ describe('identityFromClaims', () => {
       email: ['a'],
       'urn:zitadel:iam:org:project:roles': 'admin',
       'urn:zitadel:iam:org:project:5:roles': { viewer: null },
-    });
+    }, { projectId: '5' });
     expect(identity).toMatchObject({ id: '1', scopes: [], exp: null, email: null, roleGrants: { viewer: [] } });
   });
 });
