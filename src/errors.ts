@@ -1,11 +1,13 @@
 import { GraphQLError } from 'graphql';
-import { AuthError, ProviderUnavailableError, type AuthFailureReason } from './auth/errors.js';
+import { AuthError, IntrospectionBudgetError, ProviderUnavailableError, type AuthFailureReason } from './auth/errors.js';
 
 /** Codes a client sees in `errors[].extensions.code`; stable, part of the API. */
 export const ErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
   Forbidden: 'FORBIDDEN',
   AuthProviderUnavailable: 'AUTH_PROVIDER_UNAVAILABLE',
+  /** This server's budget for calls to ZITADEL is spent for the moment: retry after a pause. */
+  RateLimited: 'RATE_LIMITED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -42,6 +44,11 @@ export function toGraphQLError(error: unknown): GraphQLError {
   if (error instanceof ProviderUnavailableError) {
     return new GraphQLError('The identity provider is unavailable; retry later.', {
       extensions: { code: ErrorCode.AuthProviderUnavailable, retryAfterSeconds: error.retryAfterSeconds },
+    });
+  }
+  if (error instanceof IntrospectionBudgetError) {
+    return new GraphQLError('Too many new tokens to verify right now; retry later.', {
+      extensions: { code: ErrorCode.RateLimited, retryAfterSeconds: error.retryAfterSeconds },
     });
   }
   if (error instanceof AuthError) {

@@ -26,14 +26,29 @@ export class AuthError extends Error {
 export class ProviderUnavailableError extends Error {
   readonly code: ProviderFailure;
   override name = 'ProviderUnavailableError';
+  /** A transient failure (connection error, 5xx) that an immediate retry may get past. */
+  readonly transient: boolean;
   constructor(
     code: ProviderFailure,
     message: string,
     readonly retryAfterSeconds: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; transient?: boolean },
   ) {
     super(message, options);
     this.code = code;
+    this.transient = options?.transient ?? false;
+  }
+}
+
+/**
+ * This server's own budget for calls to ZITADEL is used up (see IntrospectionBudget): the
+ * request is refused at once rather than queued. Not the caller's token's fault.
+ */
+export class IntrospectionBudgetError extends Error {
+  readonly code = 'INTROSPECTION_BUDGET_EXHAUSTED';
+  override name = 'IntrospectionBudgetError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('introspection budget exhausted');
   }
 }
 
@@ -49,4 +64,6 @@ export type ProviderFailure =
   /** Any other non-200, or a body that is not a valid introspection response. */
   | 'PROVIDER_ERROR'
   /** Discovery has not succeeded yet. */
-  | 'PROVIDER_NOT_READY';
+  | 'PROVIDER_NOT_READY'
+  /** Too many failures in a row: we stopped asking until a background probe succeeds. */
+  | 'CIRCUIT_OPEN';

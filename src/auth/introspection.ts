@@ -52,7 +52,10 @@ function providerErrorForStatus(response: HttpResponse): ProviderUnavailableErro
       DEFAULT_RETRY_AFTER_SECONDS,
     );
   }
-  return new ProviderUnavailableError('PROVIDER_ERROR', `introspection answered HTTP ${status}`, status >= 500 ? retryAfter(response) : DEFAULT_RETRY_AFTER_SECONDS);
+  const serverError = status >= 500;
+  return new ProviderUnavailableError('PROVIDER_ERROR', `introspection answered HTTP ${status}`, serverError ? retryAfter(response) : DEFAULT_RETRY_AFTER_SECONDS, {
+    transient: serverError,
+  });
 }
 
 function retryAfter(response: HttpResponse): number {

@@ -15,6 +15,6 @@ export function toProviderError(error: unknown, url: URL): ProviderUnavailableEr
     'PROVIDER_UNREACHABLE',
     `cannot reach ${url.origin}${code ? ` (${code})` : ''}`,
     DEFAULT_RETRY_AFTER_SECONDS,
-    { cause: error },
+    { cause: error, transient: true },
   );
 }

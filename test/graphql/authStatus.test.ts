@@ -5,6 +5,7 @@ import { authStatus } from '../../src/plugins/authStatus.js';
 const unauth = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'UNAUTHENTICATED' } });
 const down = (path: string[], retryAfterSeconds = 5): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds } });
 const denied = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'FORBIDDEN' } });
+const limited = (path: string[], retryAfterSeconds = 1): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'RATE_LIMITED', retryAfterSeconds } });
 const other = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 
 describe('authStatus', () => {
@@ -59,5 +60,10 @@ describe('authStatus', () => {
   it('should prefer 401 and 503 over 403', () => {
     expect(authStatus(null, [denied(['a']), unauth(['b'])], true)?.status).toBe(401);
     expect(authStatus(null, [denied(['a']), down(['b'])], true)?.status).toBe(503);
+  });
+
+  it('should be 429 with Retry-After when our introspection budget refused the request', () => {
+    expect(authStatus(null, [limited(['hello'], 2)], true)).toEqual({ status: 429, headers: { 'retry-after': '2' } });
+    expect(authStatus({ a: 'x', b: null }, [limited(['b'])], true)).toBeUndefined();
   });
 });

@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { IntrospectionBudgetError, ProviderUnavailableError, type ProviderFailure } from '../../src/auth/errors.js';
+import { IntrospectionBudget } from '../../src/auth/introspectionBudget.js';
+import { IntrospectionGuard, type IntrospectionGuardOptions } from '../../src/auth/introspectionGuard.js';
+import type { IntrospectionResult, Introspector } from '../../src/auth/introspection.js';
+import { createLogger } from '../../src/logger.js';
+import { rejected } from '../helpers/errors.js';
+
+const INACTIVE: IntrospectionResult = { active: false, reason: 'inactive' };
+const failure = (code: ProviderFailure, transient = false, retryAfterSeconds = 5) => new ProviderUnavailableError(code, code, retryAfterSeconds, { transient });
+
+/** An introspector that answers from a script (then from `otherwise`) and records each token. */
+function scripted(script: (IntrospectionResult | Error)[], otherwise: IntrospectionResult | Error = INACTIVE) {
+  const tokens: string[] = [];
+  const introspector: Introspector = {
+    async introspect(token) {
+      tokens.push(token);
+      const next = script.length > 0 ? script.shift()! : otherwise;
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  };
+  return { introspector, tokens, set otherwise(value: IntrospectionResult | Error) { otherwise = value; } };
+}
+
+const guards: IntrospectionGuard[] = [];
+afterEach(() => guards.splice(0).forEach((g) => g.stop()));
+
+function guard(introspector: Introspector, options: Partial<IntrospectionGuardOptions> = {}) {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({ write: (chunk, _e, done) => (logs.push(JSON.parse(String(chunk))), done()) });
+  const g = new IntrospectionGuard({
+    introspector,
+    budget: new IntrospectionBudget({ ratePerSecond: 1000, concurrency: 100 }),
+    logger: createLogger('info', sink),
+    retryBaseDelayMs: 1,
+    probe: { initialMs: 5, maxMs: 20 },
+    ...options,
+  });
+  guards.push(g);
+  return { g, logs };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+describe('IntrospectionGuard: budget', () => {
+  it('should refuse at once, without calling ZITADEL, when the budget is spent', async () => {
+    const fake = scripted([]);
+    const { g } = guard(fake.introspector, { budget: new IntrospectionBudget({ ratePerSecond: 2, concurrency: 10 }) });
+    await g.introspect('a');
+    await g.introspect('b');
+    const error = await rejected(() => g.introspect('c'), IntrospectionBudgetError);
+    expect(error.retryAfterSeconds).toBe(1);
+    expect(fake.tokens).toEqual(['a', 'b']);
+  });
+
+  it('should count retries against the budget', async () => {
+    const fake = scripted([], failure('PROVIDER_UNREACHABLE', true));
+    const { g } = guard(fake.introspector, { budget: new IntrospectionBudget({ ratePerSecond: 2, concurrency: 10 }), retries: 5 });
+    const error = await rejected(() => g.introspect('a'), ProviderUnavailableError);
+    expect(error.code).toBe('PROVIDER_UNREACHABLE');
+    expect(fake.tokens).toHaveLength(2);
+  });
+});
+
+describe('IntrospectionGuard: retries', () => {
+  it('should retry transient failures and return the answer that follows', async () => {
+    const fake = scripted([failure('PROVIDER_UNREACHABLE', true), failure('PROVIDER_ERROR', true), { active: true, claims: { sub: '1' } }]);
+    const { g } = guard(fake.introspector);
+    await expect(g.introspect('t')).resolves.toEqual({ active: true, claims: { sub: '1' } });
+    expect(fake.tokens).toEqual(['t', 't', 't']);
+  });
+
+  it('should give up after two retries', async () => {
+    const fake = scripted([], failure('PROVIDER_ERROR', true));
+    const { g } = guard(fake.introspector);
+    await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    expect(fake.tokens).toHaveLength(3);
+  });
+
+  it.each<ProviderFailure>(['PROVIDER_TIMEOUT', 'CLIENT_AUTH_REJECTED', 'PROVIDER_NOT_READY'])('should not retry %s', async (code) => {
+    const fake = scripted([failure(code)]);
+    const { g } = guard(fake.introspector);
+    expect((await rejected(() => g.introspect('t'), ProviderUnavailableError)).code).toBe(code);
+    expect(fake.tokens).toHaveLength(1);
+  });
+
+  it('should not retry once the retry window has passed', async () => {
+    const clock = { now: 0 };
+    const fake = scripted([], failure('PROVIDER_UNREACHABLE', true));
+    fake.introspector.introspect = ((original) => async (token: string) => {
+      clock.now += 5000; // each attempt "takes" 5 s
+      return original(token);
+    })(fake.introspector.introspect.bind(fake.introspector));
+    const { g } = guard(fake.introspector, { now: () => clock.now, retryWindowMs: 2000 });
+    await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    expect(fake.tokens).toHaveLength(1);
+  });
+});
+
+describe("IntrospectionGuard: ZITADEL's 429", () => {
+  it('should make no call before the Retry-After has passed', async () => {
+    const clock = { now: 0 };
+    const fake = scripted([failure('PROVIDER_RATE_LIMITED', false, 30)]);
+    const { g } = guard(fake.introspector, { now: () => clock.now });
+    await rejected(() => g.introspect('a'), ProviderUnavailableError);
+    clock.now += 10_000;
+    const error = await rejected(() => g.introspect('b'), ProviderUnavailableError);
+    expect(error).toMatchObject({ code: 'PROVIDER_RATE_LIMITED', retryAfterSeconds: 20 });
+    expect(fake.tokens).toEqual(['a']);
+    clock.now += 20_000;
+    await expect(g.introspect('c')).resolves.toEqual(INACTIVE);
+    expect(fake.tokens).toEqual(['a', 'c']);
+  });
+});
+
+describe('IntrospectionGuard: circuit breaker', () => {
+  it('should open after five failures in a row, fail fast, and log it once', async () => {
+    const fake = scripted([], failure('PROVIDER_TIMEOUT'));
+    const { g, logs } = guard(fake.introspector, { probe: { initialMs: 60_000, maxMs: 60_000 } });
+    for (let i = 0; i < 5; i += 1) await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    expect(g.open).toBe(true);
+    const error = await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    expect(error.code).toBe('CIRCUIT_OPEN');
+    expect(error.retryAfterSeconds).toBe(60);
+    expect(fake.tokens).toHaveLength(5);
+    await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    expect(logs.filter((l) => /circuit open/.test(String(l.msg)))).toHaveLength(1);
+  });
+
+  it('should not open when failures are interrupted by a success', async () => {
+    const fake = scripted([...Array(4).fill(failure('PROVIDER_TIMEOUT')), INACTIVE, ...Array(4).fill(failure('PROVIDER_TIMEOUT'))]);
+    const { g } = guard(fake.introspector);
+    for (let i = 0; i < 9; i += 1) await g.introspect('t').catch(() => undefined);
+    expect(g.open).toBe(false);
+  });
+
+  it('should close after a background probe succeeds, with no traffic, and log the recovery', async () => {
+    const fake = scripted([], failure('PROVIDER_UNREACHABLE'));
+    const { g, logs } = guard(fake.introspector, { retries: 0 });
+    for (let i = 0; i < 5; i += 1) await rejected(() => g.introspect('user-token'), ProviderUnavailableError);
+    expect(g.open).toBe(true);
+    await until(() => fake.tokens.length >= 7); // two failed probes
+    expect(g.open).toBe(true);
+    fake.otherwise = INACTIVE;
+    await until(() => !g.open);
+    // Probes use made-up tokens, never a caller's.
+    expect(fake.tokens.slice(5).every((t) => t.startsWith('probe.'))).toBe(true);
+    expect(logs.filter((l) => /circuit closed/.test(String(l.msg)))).toHaveLength(1);
+    await expect(g.introspect('user-token')).resolves.toEqual(INACTIVE);
+  });
+
+  it('should count probes against the budget', async () => {
+    const fake = scripted([], failure('PROVIDER_UNREACHABLE'));
+    const budget = new IntrospectionBudget({ ratePerSecond: 5, concurrency: 10 });
+    const { g } = guard(fake.introspector, { retries: 0, budget });
+    for (let i = 0; i < 5; i += 1) await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The burst of 5 went to the requests; probes get only what refills (5/s over ~0.1 s).
+    expect(fake.tokens.length).toBeLessThanOrEqual(6);
+  });
+});
