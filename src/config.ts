@@ -133,7 +133,7 @@ function parseIssuer(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError('ZITADEL_ISSUER', `is not a URL: "${text}" (e.g. https://my-instance.zitadel.cloud)`);
+    throw new ConfigError('ZITADEL_ISSUER', `is not a URL: ${shown(text)} (e.g. https://my-instance.zitadel.cloud)`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError('ZITADEL_ISSUER', `must be an http(s) URL, got ${url.protocol}`);
@@ -156,10 +156,18 @@ function parseOrigins(env: Env): '*' | string[] {
       parsed = undefined;
     }
     if (!parsed || parsed.origin !== origin) {
-      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://app.example.com`);
+      throw new ConfigError('CORS_ORIGINS', `${shown(origin)} is not an origin like https://app.example.com`);
     }
   }
   return origins;
+}
+
+/**
+ * A bad value, quoted so the operator sees it, unless it may be a secret pasted into the wrong
+ * variable (long, multi-line, or key material): then only its length.
+ */
+function shown(text: string): string {
+  return text.length > 64 || /[\r\n]|PRIVATE KEY|"key"/.test(text) ? `a value of ${text.length} characters (not shown)` : JSON.stringify(text);
 }
 
 function nonEmpty(env: Env, name: string): string | undefined {
@@ -171,7 +179,7 @@ function flag(env: Env, name: string): boolean {
   const text = nonEmpty(env, name);
   if (text === undefined || text === '0' || text === 'false') return false;
   if (text === '1' || text === 'true') return true;
-  throw new ConfigError(name, `must be 1 (on) or 0 (off), got "${text}"`);
+  throw new ConfigError(name, `must be 1 (on) or 0 (off), got ${shown(text)}`);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -179,7 +187,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${text}"`);
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${shown(text)}`);
   }
   return value;
 }

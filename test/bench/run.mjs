@@ -1,0 +1,203 @@
+// `npm run bench`: our server against a plain Apollo Server 5 on the same machine, in one run.
+// Every server and the issuer run in their own process; runs are interleaved (A B C … C B A) so
+// drift on a noisy machine does not favour one side. Tunables (environment):
+//   BENCH_DURATION_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONNECTIONS (50),
+//   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
+import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DISTINCT_TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+const BODY = JSON.stringify({ query: '{ hello }' });
+
+const children = new Set();
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+process.on('SIGINT', () => process.exit(130));
+
+function start(script, env, args = []) {
+  const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function next(child, type) {
+  return new Promise((resolve, reject) => {
+    const onExit = (code) => reject(new Error(`${child.spawnargs.join(' ')} exited with ${code}`));
+    const onMessage = (message) => {
+      if (message.type !== type) return;
+      child.off('message', onMessage).off('exit', onExit);
+      resolve(message);
+    };
+    child.on('message', onMessage).once('exit', onExit);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url) {
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+/** Peak resident set size of a process, in MB (Linux). */
+function peakRssMb(pid) {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function startOurs(issuer, env) {
+  const port = await freePort();
+  const child = start(here('../../dist/main.js'), {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    ZITADEL_ISSUER: issuer.issuer,
+    ZITADEL_KEY_JSON: issuer.keyJson,
+    ZITADEL_PROJECT_ID: issuer.projectId,
+    // The budget protects ZITADEL in production; here it would measure the budget, not us.
+    ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
+    ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
+    ...env,
+  });
+  await waitReady(`http://127.0.0.1:${port}/readyz`);
+  return { child, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+async function startPlain() {
+  const port = await freePort();
+  const child = start(here('plainApollo.mjs'), { NODE_ENV: 'production', PORT: String(port) });
+  await next(child, 'ready');
+  return { child, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** One autocannon run; `tokens` rotate through the requests. */
+async function load(url, tokens, options = {}) {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    ...(options.amount ? {} : { duration: DURATION }),
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+    ...(tokens.length > 0
+      ? {
+          requests: [
+            {
+              setupRequest: (request) => ({
+                ...request,
+                headers: { ...request.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` },
+              }),
+            },
+          ],
+        }
+      : {}),
+    ...options,
+  });
+  const failed = result.non2xx + result.errors + result.timeouts;
+  if (failed > 0) throw new Error(`${url}: ${failed} failed requests of ${result.requests.total}`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total };
+}
+
+async function counts(issuer) {
+  issuer.child.send({ type: 'counts' });
+  return next(issuer.child, 'counts');
+}
+
+async function main() {
+  const issuerChild = start(here('issuer.mjs'), { BENCH_ISSUER_DELAY_MS: process.env.BENCH_ISSUER_DELAY_MS ?? '20' });
+  const issuer = { child: issuerChild, ...(await next(issuerChild, 'ready')) };
+  issuerChild.send({ type: 'mint', count: DISTINCT_TOKENS + 1 });
+  const [token, ...distinct] = (await next(issuerChild, 'minted')).tokens;
+
+  const scenarios = [
+    { name: '1 plain Apollo 5, no auth', server: await startPlain(), tokens: [] },
+    { name: '2 ours, one token, cache warm', server: await startOurs(issuer, {}), tokens: [token] },
+    { name: '3 ours, cache off (introspect per request)', server: await startOurs(issuer, { AUTH_CACHE_MAX_ENTRIES: '0' }), tokens: [token] },
+  ];
+  const rotation = { name: `4 ours, ${DISTINCT_TOKENS} tokens in rotation`, server: await startOurs(issuer, {}), tokens: distinct };
+
+  // Warm up every server (JIT, connection pools, and the cache where there is one).
+  for (const s of scenarios) await load(s.server.url, s.tokens, { duration: 1 });
+
+  const runs = new Map(scenarios.map((s) => [s.name, []]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+    for (const s of order) {
+      const before = await counts(issuer);
+      const run = await load(s.server.url, s.tokens);
+      run.introspections = (await counts(issuer)).introspections - before.introspections;
+      runs.get(s.name).push(run);
+      process.stderr.write(`round ${round + 1} ${s.name}: ${Math.round(run.rps)} req/s\n`);
+    }
+  }
+
+  // Scenario 4: every distinct token once (cold), then the same tokens again (warm).
+  let before = await counts(issuer);
+  const cold = await load(rotation.server.url, rotation.tokens, { amount: rotation.tokens.length });
+  cold.introspections = (await counts(issuer)).introspections - before.introspections;
+  before = await counts(issuer);
+  const warm = await load(rotation.server.url, rotation.tokens);
+  warm.introspections = (await counts(issuer)).introspections - before.introspections;
+
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rows = [...runs.entries()].map(([name, rs]) => ({
+    name,
+    rps: mean(rs.map((r) => r.rps)),
+    each: rs.map((r) => Math.round(r.rps)).join(' / '),
+    p50: mean(rs.map((r) => r.p50)),
+    p99: mean(rs.map((r) => r.p99)),
+    introspections: rs.reduce((a, r) => a + r.introspections, 0),
+    requests: rs.reduce((a, r) => a + r.total, 0),
+    rss: peakRssMb(scenarios.find((s) => s.name === name).server.child.pid),
+  }));
+  const rotationRss = peakRssMb(rotation.server.child.pid);
+  rows.push(
+    { name: `${rotation.name}, cold`, rps: cold.rps, each: String(Math.round(cold.rps)), p50: cold.p50, p99: cold.p99, introspections: cold.introspections, requests: cold.total, rss: rotationRss },
+    { name: `${rotation.name}, warm`, rps: warm.rps, each: String(Math.round(warm.rps)), p50: warm.p50, p99: warm.p99, introspections: warm.introspections, requests: warm.total, rss: rotationRss },
+  );
+
+  const ceiling = rows[0];
+  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${process.env.BENCH_ISSUER_DELAY_MS ?? 20} ms, node ${process.version}\n`);
+  console.log('| scenario | req/s (mean) | runs | ratio to 1 | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${Math.round(r.rps)} | ${r.each} | ${(r.rps / ceiling.rps).toFixed(2)}× | ${r.p50} | ${r.p99} | ${(r.p99 - ceiling.p99).toFixed(1)} | ${r.requests} | ${r.introspections} | ${r.rss.toFixed(0)} |`,
+    );
+  }
+  console.log(`\nintrospections per distinct token: cold ${(cold.introspections / rotation.tokens.length).toFixed(3)}, warm ${(warm.introspections / rotation.tokens.length).toFixed(3)}`);
+
+  issuerChild.send({ type: 'close' });
+  for (const child of children) if (child !== issuerChild) child.kill('SIGTERM');
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
