@@ -8,6 +8,8 @@ export interface IssuerMetadata {
   /** Exactly as discovery spells it: the `aud` of our client assertions (ZITADEL compares it verbatim). */
   readonly issuer: string;
   readonly introspectionEndpoint: URL;
+  /** The issuer's published signing keys, for local JWT validation; undefined when not advertised. */
+  readonly jwksUri: URL | undefined;
 }
 
 /** A discovery document we cannot use; a configuration fault, logged and retried. */
@@ -28,7 +30,7 @@ export function parseDiscoveryResponse(response: HttpResponse, configuredIssuer:
     throw new DiscoveryDocumentError('discovery document is not JSON');
   }
   if (typeof doc !== 'object' || doc === null) throw new DiscoveryDocumentError('discovery document is not an object');
-  const { issuer, introspection_endpoint: endpoint } = doc as Record<string, unknown>;
+  const { issuer, introspection_endpoint: endpoint, jwks_uri: jwksUri } = doc as Record<string, unknown>;
   if (typeof issuer !== 'string') throw new DiscoveryDocumentError('discovery document lacks "issuer"');
   // §4.3: the issuer must be the one we asked; tolerate only a trailing slash typed in config.
   if (stripSlash(issuer) !== stripSlash(configuredIssuer.href)) {
@@ -37,7 +39,8 @@ export function parseDiscoveryResponse(response: HttpResponse, configuredIssuer:
   if (typeof endpoint !== 'string' || !URL.canParse(endpoint)) {
     throw new DiscoveryDocumentError('discovery document lacks a valid "introspection_endpoint"');
   }
-  return { issuer, introspectionEndpoint: new URL(endpoint) };
+  // Only JWT validation needs the keys, so a missing jwks_uri fails there, not here.
+  return { issuer, introspectionEndpoint: new URL(endpoint), jwksUri: typeof jwksUri === 'string' && URL.canParse(jwksUri) ? new URL(jwksUri) : undefined };
 }
 
 export function discoveryUrl(issuer: URL): URL {
@@ -133,7 +136,7 @@ export class Discovery {
         throw toProviderError(error, url);
       });
       const metadata = parseDiscoveryResponse(response, issuer);
-      if (!this.#metadata) logger.info({ issuer: metadata.issuer, introspectionEndpoint: metadata.introspectionEndpoint.href }, 'issuer discovered');
+      if (!this.#metadata) logger.info({ issuer: metadata.issuer, introspectionEndpoint: metadata.introspectionEndpoint.href, jwksUri: metadata.jwksUri?.href }, 'issuer discovered');
       this.#metadata = metadata;
       this.#delayMs = this.#backoff.initialMs;
       return metadata;

@@ -3,7 +3,7 @@ import type { Discovery } from './discovery.js';
 import { ProviderUnavailableError } from './errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import type { IntrospectionClaims } from './identity.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, toProviderError } from './providerErrors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, retryAfter, toProviderError } from './providerErrors.js';
 
 export type IntrospectionResult =
   | { readonly active: true; readonly claims: IntrospectionClaims }
@@ -56,12 +56,6 @@ function providerErrorForStatus(response: HttpResponse): ProviderUnavailableErro
   return new ProviderUnavailableError('PROVIDER_ERROR', `introspection answered HTTP ${status}`, serverError ? retryAfter(response) : DEFAULT_RETRY_AFTER_SECONDS, {
     transient: serverError,
   });
-}
-
-function retryAfter(response: HttpResponse): number {
-  const header = response.headers['retry-after'];
-  const seconds = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
-  return Number.isSafeInteger(seconds) && seconds > 0 ? Math.min(seconds, 3600) : DEFAULT_RETRY_AFTER_SECONDS;
 }
 
 function oauthError(body: string): string | undefined {

@@ -1,4 +1,4 @@
-import { HttpTimeoutError } from './httpClient.js';
+import { HttpTimeoutError, type HttpResponse } from './httpClient.js';
 import { ProviderUnavailableError } from './errors.js';
 
 /** The Retry-After we suggest when ZITADEL gives none. */
@@ -17,4 +17,11 @@ export function toProviderError(error: unknown, url: URL): ProviderUnavailableEr
     DEFAULT_RETRY_AFTER_SECONDS,
     { cause: error, transient: true },
   );
+}
+
+/** The seconds of a numeric Retry-After header (capped at an hour), or our default. */
+export function retryAfter(response: HttpResponse): number {
+  const header = response.headers['retry-after'];
+  const seconds = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
+  return Number.isSafeInteger(seconds) && seconds > 0 ? Math.min(seconds, 3600) : DEFAULT_RETRY_AFTER_SECONDS;
 }

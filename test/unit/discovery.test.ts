@@ -17,6 +17,13 @@ describe('discovery', () => {
     expect(metadata.introspectionEndpoint.href).toBe(doc.introspection_endpoint);
   });
 
+  it('should read jwks_uri, and leave it undefined when absent or not a URL (only JWT validation needs it)', () => {
+    const withKeys = parseDiscoveryResponse(ok({ ...doc, jwks_uri: 'https://acme.zitadel.cloud/oauth/v2/keys' }), ISSUER);
+    expect(withKeys.jwksUri?.href).toBe('https://acme.zitadel.cloud/oauth/v2/keys');
+    expect(parseDiscoveryResponse(ok(doc), ISSUER).jwksUri).toBeUndefined();
+    expect(parseDiscoveryResponse(ok({ ...doc, jwks_uri: '/oauth/v2/keys' }), ISSUER).jwksUri).toBeUndefined();
+  });
+
   it.each<[string, { status: number; headers: Record<string, string>; body: string }]>([
     ['a non-200', ok(doc, 404)],
     ['a body that is not JSON', { status: 200, headers: {}, body: 'nope' }],
