@@ -7,8 +7,11 @@ import { clientSecretBasic, privateKeyJwt, type ClientAuth } from './auth/client
 import { Discovery } from './auth/discovery.js';
 import { createHttpClient, type HttpClient } from './auth/httpClient.js';
 import { createIntrospectionClient } from './auth/introspection.js';
+import { JwksStore, type JwksStoreOptions } from './auth/jwks.js';
+import { createJwtValidator } from './auth/jwtValidator.js';
 import { TokenCache } from './auth/tokenCache.js';
-import { createTokenVerifier } from './auth/tokenVerifier.js';
+import { chooseTokenCheck, type TokenValidationMode } from './auth/tokenValidation.js';
+import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
 import type { CacheConfig, ClientCredentials, ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
@@ -27,6 +30,10 @@ export interface AppOptions {
   /** Discovery retry backoff; tests shorten it. */
   readonly discoveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly http?: HttpClient;
+  /** Default `introspection`. */
+  readonly tokenValidation?: TokenValidationMode;
+  /** Key-set refetch cooldown, maximum age and clock; tests control them. */
+  readonly jwks?: Pick<JwksStoreOptions, 'cooldownMs' | 'maxAgeMs' | 'now'>;
 }
 
 export interface App {
@@ -58,13 +65,25 @@ export function createApp(options: AppOptions): App {
     ...(options.discoveryBackoff ? { backoff: options.discoveryBackoff } : {}),
   });
   const cache = new TokenCache(options.cache);
+  const checkFor = chooseTokenCheck(options.tokenValidation ?? 'introspection', {
+    introspection: () => {
+      if (!zitadel.credentials) throw new TypeError('introspection needs client credentials');
+      const introspector = createIntrospectionClient({
+        discovery,
+        clientAuth: createClientAuth(zitadel.credentials),
+        http: httpClient,
+        timeoutMs: zitadel.timeoutMs,
+      });
+      return introspectionCheck(introspector, logger);
+    },
+    jwt: () => {
+      if (zitadel.projectId === undefined) throw new TypeError('JWT validation needs the project id (the audience)');
+      const keys = new JwksStore({ discovery, http: httpClient, timeoutMs: zitadel.timeoutMs, logger, ...options.jwks });
+      return createJwtValidator({ discovery, keys, audience: zitadel.projectId });
+    },
+  });
   const verifier = createTokenVerifier({
-    introspector: createIntrospectionClient({
-      discovery,
-      clientAuth: createClientAuth(zitadel.credentials),
-      http: httpClient,
-      timeoutMs: zitadel.timeoutMs,
-    }),
+    checkFor,
     cache,
     logger,
     projectId: zitadel.projectId,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
+import { TOKEN_VALIDATION_MODES, type TokenValidationMode } from './auth/tokenValidation.js';
 
 /** How this server authenticates itself at ZITADEL's introspection endpoint. */
 export type ClientCredentials =
@@ -10,7 +11,8 @@ export type ClientCredentials =
 export interface ZitadelConfig {
   /** The instance URL as configured; discovery's `issuer` is what goes into assertions. */
   readonly issuer: URL;
-  readonly credentials: ClientCredentials;
+  /** Undefined only with ZITADEL_TOKEN_VALIDATION=jwt, which never calls introspection. */
+  readonly credentials: ClientCredentials | undefined;
   readonly projectId: string | undefined;
   readonly timeoutMs: number;
 }
@@ -22,6 +24,8 @@ export interface Config {
   /** Undefined: start the embedded development issuer (only outside production). */
   readonly zitadel: ZitadelConfig | undefined;
   readonly cache: CacheConfig;
+  /** How bearer tokens are checked: introspection at ZITADEL, local JWT validation, or by shape. */
+  readonly tokenValidation: TokenValidationMode;
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
@@ -51,12 +55,17 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('ZITADEL_PROJECT_ID', 'must be the numeric project id shown in ZITADEL\'s console');
   }
 
+  const tokenValidation = parseTokenValidation(env);
+
   let zitadel: ZitadelConfig | undefined;
   if (issuer !== undefined) {
-    if (!credentials) {
+    if (tokenValidation !== 'introspection' && projectId === undefined) {
+      throw new ConfigError('ZITADEL_PROJECT_ID', `is required with ZITADEL_TOKEN_VALIDATION=${tokenValidation}: a JWT is accepted only when its aud contains the project id`);
+    }
+    if (!credentials && tokenValidation !== 'jwt') {
       throw new ConfigError(
         'ZITADEL_KEY_FILE',
-        'is required with ZITADEL_ISSUER (or set ZITADEL_KEY_JSON, or ZITADEL_CLIENT_ID and ZITADEL_CLIENT_SECRET)',
+        `is required with ZITADEL_ISSUER when tokens are introspected (ZITADEL_TOKEN_VALIDATION=${tokenValidation}); or set ZITADEL_KEY_JSON, or ZITADEL_CLIENT_ID and ZITADEL_CLIENT_SECRET`,
       );
     }
     zitadel = { issuer, credentials, projectId, timeoutMs };
@@ -76,6 +85,7 @@ export function loadConfig(env: Env): Config {
     port: integer(env, 'PORT', 4000, 0, 65_535),
     host: nonEmpty(env, 'HOST'),
     zitadel,
+    tokenValidation,
     cache: {
       maxEntries: integer(env, 'AUTH_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000),
       maxTtlMs: integer(env, 'AUTH_CACHE_MAX_TTL_SECONDS', 300, 1, 86_400) * 1000,
@@ -85,6 +95,13 @@ export function loadConfig(env: Env): Config {
     logLevel,
     federation: flag(env, 'GRAPHQL_FEDERATION'),
   };
+}
+
+function parseTokenValidation(env: Env): TokenValidationMode {
+  const text = nonEmpty(env, 'ZITADEL_TOKEN_VALIDATION') ?? 'introspection';
+  const mode = TOKEN_VALIDATION_MODES.find((m) => m === text);
+  if (!mode) throw new ConfigError('ZITADEL_TOKEN_VALIDATION', `must be one of ${TOKEN_VALIDATION_MODES.join(', ')}, got "${text}"`);
+  return mode;
 }
 
 function loadCredentials(env: Env): ClientCredentials | undefined {

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const app = createApp({
     zitadel,
     cache: config.cache,
+    tokenValidation: config.tokenValidation,
     production: config.production,
     corsOrigins: config.corsOrigins,
     logger,
@@ -26,8 +27,9 @@ async function main(): Promise<void> {
     {
       url,
       issuer: zitadel.issuer.href,
-      clientAuth: credentials.method,
-      clientId: credentials.method === 'private_key_jwt' ? credentials.key.clientId : credentials.clientId,
+      tokenValidation: config.tokenValidation,
+      clientAuth: credentials?.method,
+      clientId: credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId,
       projectId: zitadel.projectId,
       cache: config.cache,
       production: config.production,

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { AuthError, ProviderUnavailableError } from './errors.js';
-import { identityFromClaims, type Identity, type IdentityOptions } from './identity.js';
+import { identityFromClaims, type Identity, type IdentityOptions, type IntrospectionClaims } from './identity.js';
 import type { Introspector } from './introspection.js';
+import { createOutageLog } from './outageLog.js';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './providerErrors.js';
 import type { TokenCache, Verdict } from './tokenCache.js';
 
@@ -10,41 +11,74 @@ export interface TokenVerifier {
   verify(token: string): Promise<Identity>;
 }
 
+/** What one way of checking a token (introspection, local JWT validation) decided. */
+export type TokenCheckResult =
+  | { readonly active: true; readonly claims: IntrospectionClaims }
+  | {
+      readonly active: false;
+      readonly reason: string;
+      /** Not a verdict on the token (a key we do not know yet): refuse now, remember nothing. */
+      readonly transient?: boolean;
+    };
+
+/** One way of checking a token. Throws ProviderUnavailableError when it cannot decide. */
+export interface TokenCheck {
+  check(token: string): Promise<TokenCheckResult>;
+}
+
 export interface TokenVerifierOptions extends IdentityOptions {
-  readonly introspector: Introspector;
+  /** How this token is checked: the same check for every token, or chosen by its shape. */
+  readonly checkFor: (token: string) => TokenCheck;
   readonly cache: TokenCache;
   readonly logger: Logger;
 }
 
+/** Introspection (RFC 7662) as a token check; logs ZITADEL's outages once per change of state. */
+export function introspectionCheck(introspector: Introspector, logger: Logger): TokenCheck {
+  const outage = createOutageLog(logger, 'token introspection');
+  return {
+    async check(token) {
+      let result;
+      try {
+        result = await introspector.introspect(token);
+      } catch (error) {
+        const failure =
+          error instanceof ProviderUnavailableError
+            ? error
+            : new ProviderUnavailableError('PROVIDER_ERROR', 'introspection failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
+        outage.failed(failure);
+        throw failure;
+      }
+      outage.succeeded();
+      return result;
+    },
+  };
+}
+
 /**
- * Introspection behind the cache. Logs provider trouble once per change of state (outage,
- * recovery), not once per request, and never logs a token.
+ * The chosen check behind the cache, mapped to an Identity. Never logs a token; a check that
+ * fails unexpectedly counts as a provider fault (503), never as the caller's (401).
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const { introspector, cache, logger } = options;
-  let outage: string | undefined;
+  const { checkFor, cache, logger } = options;
+  const unexpected = createOutageLog(logger, 'token verification');
 
   async function load(token: string): Promise<Verdict> {
-    let result;
+    let result: TokenCheckResult;
     try {
-      result = await introspector.introspect(token);
+      result = await checkFor(token).check(token);
     } catch (error) {
-      const failure =
-        error instanceof ProviderUnavailableError
-          ? error
-          : new ProviderUnavailableError('PROVIDER_ERROR', 'introspection failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
-      if (outage !== failure.code) {
-        outage = failure.code;
-        const level = failure.code === 'CLIENT_AUTH_REJECTED' || failure.code === 'PROVIDER_ERROR' ? 'error' : 'warn';
-        logger[level]({ code: failure.code, err: failure.cause }, `cannot verify tokens: ${failure.message}`);
-      }
+      if (error instanceof ProviderUnavailableError) throw error;
+      const failure = new ProviderUnavailableError('PROVIDER_ERROR', 'token check failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
+      unexpected.failed(failure);
       throw failure;
     }
-    if (outage !== undefined) {
-      logger.info({ after: outage }, 'token introspection recovered');
-      outage = undefined;
+    if (!result.active) {
+      logger.debug({ reason: result.reason }, 'token rejected');
+      // A failed load is never cached: the next request decides afresh.
+      if (result.transient) throw new AuthError('invalid_token');
+      return { active: false };
     }
-    if (!result.active) return result;
     const identity = identityFromClaims(result.claims, options);
     return identity ? { active: true, identity } : { active: false };
   }

@@ -27,7 +27,7 @@ const configError = (env: Record<string, string>) => thrown(() => loadConfig(env
 describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, corsOrigins: '*', logLevel: 'info', federation: false });
+    expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, tokenValidation: 'introspection', corsOrigins: '*', logLevel: 'info', federation: false });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
   });
 
@@ -45,13 +45,13 @@ describe('loadConfig', () => {
 
   it('should read the key JSON inline', () => {
     const config = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json });
-    expect(config.zitadel?.credentials.method).toBe('private_key_jwt');
+    expect(config.zitadel?.credentials?.method).toBe('private_key_jwt');
   });
 
   it('should accept a PKCS#8 key as well as ZITADEL’s PKCS#1', () => {
     const pkcs8 = applicationKey();
     const json = JSON.stringify({ ...JSON.parse(pkcs8.json), key: pkcs8.privateKey.export({ type: 'pkcs8', format: 'pem' }) });
-    expect(loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: json }).zitadel?.credentials.method).toBe('private_key_jwt');
+    expect(loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: json }).zitadel?.credentials?.method).toBe('private_key_jwt');
   });
 
   it('should take client id and secret for Basic authentication', () => {
@@ -86,6 +86,24 @@ describe('loadConfig', () => {
     expect(config.zitadel?.timeoutMs).toBe(1500);
   });
 
+  it('should validate JWTs locally without client credentials when ZITADEL_TOKEN_VALIDATION=jwt', () => {
+    const config = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_PROJECT_ID: '2134', ZITADEL_TOKEN_VALIDATION: 'jwt' });
+    expect(config.tokenValidation).toBe('jwt');
+    expect(config.zitadel).toMatchObject({ projectId: '2134', credentials: undefined });
+  });
+
+  it('should still take credentials in jwt mode, and need them in auto mode', () => {
+    const jwt = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_PROJECT_ID: '2134', ZITADEL_TOKEN_VALIDATION: 'jwt', ZITADEL_KEY_FILE: keyFile });
+    expect(jwt.zitadel?.credentials?.method).toBe('private_key_jwt');
+    const auto = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_PROJECT_ID: '2134', ZITADEL_TOKEN_VALIDATION: 'auto', ZITADEL_KEY_FILE: keyFile });
+    expect(auto.tokenValidation).toBe('auto');
+    expect(auto.zitadel?.credentials?.method).toBe('private_key_jwt');
+  });
+
+  it.each(['jwt', 'auto'])('should take ZITADEL_TOKEN_VALIDATION=%s without an issuer (the development issuer supplies the project)', (mode) => {
+    expect(loadConfig({ ZITADEL_TOKEN_VALIDATION: mode })).toMatchObject({ tokenValidation: mode, zitadel: undefined });
+  });
+
   const wrongKey = (fields: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(key.json), ...fields });
   const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
 
@@ -116,6 +134,11 @@ describe('loadConfig', () => {
     ['a bad CORS origin', { CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS', /not an origin/],
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of/],
     ['a federation switch that is not 1 or 0', { GRAPHQL_FEDERATION: 'yes' }, 'GRAPHQL_FEDERATION', /must be 1 \(on\) or 0 \(off\), got "yes"/],
+    ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, 'ZITADEL_TOKEN_VALIDATION', /one of introspection, jwt, auto, got "jwks"/],
+    ['a token validation in capitals', { ZITADEL_TOKEN_VALIDATION: 'JWT' }, 'ZITADEL_TOKEN_VALIDATION', /one of/],
+    ['jwt validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_TOKEN_VALIDATION: 'jwt' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=jwt/],
+    ['auto validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json, ZITADEL_TOKEN_VALIDATION: 'auto' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=auto/],
+    ['auto validation without credentials', { ZITADEL_ISSUER: ISSUER, ZITADEL_PROJECT_ID: '2134', ZITADEL_TOKEN_VALIDATION: 'auto' }, 'ZITADEL_KEY_FILE', /required with ZITADEL_ISSUER when tokens are introspected/],
   ])('should name the variable when given %s', (_name, env, variable, message) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
