@@ -1,7 +1,8 @@
-import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPair, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK } from 'jose';
+import { promisify } from 'node:util';
+import { exportJWK, SignJWT, type JWK } from 'jose';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from './memoryAdapter.js';
 
@@ -38,6 +39,13 @@ export interface MintOptions {
   readonly expiresInSeconds?: number;
 }
 
+export interface JwtMintOptions extends MintOptions {
+  /** Sign with this published key; default: the newest. */
+  readonly kid?: string;
+  /** Claims added to ZITADEL's or replacing them (`undefined` removes one): for tests of refused tokens. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
 export interface DevIssuer {
   /** The issuer, as discovery spells it. */
   readonly issuer: string;
@@ -49,6 +57,18 @@ export interface DevIssuer {
   readonly demoUser: DevUser;
   /** An opaque access token for the user, as a ZITADEL front-end application would receive. */
   mintToken(options?: MintOptions): Promise<string>;
+  /**
+   * A JWT access token for the user, as ZITADEL issues to an application set to "Auth Token
+   * Type: JWT": signed with a published key, `aud` holding the project id, roles and
+   * organization claims, but no profile or email claims.
+   */
+  mintJwt(options?: JwtMintOptions): Promise<string>;
+  /** The `kid`s of the published signing keys (`/oauth/v2/keys`), oldest first. */
+  readonly signingKeyIds: readonly string[];
+  /** Publishes a new signing key and signs new JWTs with it; the older keys stay published. Returns its kid. */
+  rotateSigningKey(): Promise<string>;
+  /** Stops publishing a key, as after its rotation period. */
+  retireSigningKey(kid: string): void;
   revokeToken(token: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -113,6 +133,16 @@ export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Recor
   return claims;
 }
 
+interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicJwk: JWK;
+}
+
+async function signingKey(kid: string, privateKey: KeyObject): Promise<SigningKey> {
+  return { kid, privateKey, publicJwk: { ...(await exportJWK(createPublicKey(privateKey))), kid, alg: 'RS256', use: 'sig' } };
+}
+
 /** Koa middleware, as oidc-provider's `use` takes it. */
 export type IssuerMiddleware = Parameters<Provider['use']>[0];
 
@@ -128,7 +158,9 @@ export interface DevIssuerOptions {
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   const apiPrivateKey = options.apiPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const apiKey = { privateKey: apiPrivateKey, publicKey: createPublicKey(apiPrivateKey) };
-  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const firstKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  // Published at /oauth/v2/keys, oldest first; the first is also oidc-provider's own.
+  const signingKeys: SigningKey[] = [await signingKey('dev-signing', firstKey)];
   const basicSecret = randomBytes(24).toString('base64url');
   const users = new Map<string, DevUser>([[DEMO_USER.sub, DEMO_USER]]);
 
@@ -141,7 +173,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
 
   const provider = new Provider(issuer, {
     adapter: createMemoryAdapter(),
-    jwks: { keys: [{ ...(await exportJWK(signingKey.privateKey)), kid: 'dev-signing', alg: 'RS256', use: 'sig' }] },
+    jwks: { keys: [{ ...(await exportJWK(firstKey)), kid: 'dev-signing', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clients: [
       {
@@ -192,7 +224,14 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     },
   });
   for (const middleware of options.middleware ?? []) provider.use(middleware);
+  // oidc-provider's key set is fixed at construction; ZITADEL's rotates. Serve the current one.
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/oauth/v2/keys') return next();
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify({ keys: signingKeys.map((k) => k.publicJwk) });
+  });
   server.on('request', provider.callback());
+  let rotations = 0;
 
   return {
     issuer,
@@ -224,6 +263,42 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
         aud: [FRONTEND_CLIENT_ID, PROJECT_ID],
       });
       return token.save();
+    },
+    async mintJwt({ user = DEMO_USER, scope = 'openid profile email', expiresInSeconds = 12 * 3600, kid, claims = {} } = {}) {
+      users.set(user.sub, user);
+      const key = kid === undefined ? signingKeys.at(-1) : signingKeys.find((k) => k.kid === kid);
+      if (!key) throw new Error(`no published signing key "${kid}"`);
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({
+        // The profile and email scopes do not put claims into ZITADEL's JWT access tokens.
+        ...zitadelClaims(user, new Set()),
+        iss: issuer,
+        sub: user.sub,
+        aud: [FRONTEND_CLIENT_ID, PROJECT_ID],
+        client_id: FRONTEND_CLIENT_ID,
+        scope,
+        iat: now,
+        nbf: now,
+        exp: now + expiresInSeconds,
+        jti: randomUUID(),
+        ...claims,
+      })
+        .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
+        .sign(key.privateKey);
+    },
+    get signingKeyIds() {
+      return signingKeys.map((k) => k.kid);
+    },
+    async rotateSigningKey() {
+      rotations += 1;
+      const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+      const key = await signingKey(`dev-signing-${rotations + 1}`, privateKey);
+      signingKeys.push(key);
+      return key.kid;
+    },
+    retireSigningKey(kid) {
+      const index = signingKeys.findIndex((k) => k.kid === kid);
+      if (index >= 0) signingKeys.splice(index, 1);
     },
     async revokeToken(token) {
       const found = await provider.AccessToken.find(token);

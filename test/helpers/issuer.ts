@@ -12,12 +12,16 @@ export interface TestIssuer extends DevIssuer {
   readonly introspections: number;
   /** Discovery requests received so far. */
   readonly discoveries: number;
+  /** Key set (JWKS) requests received so far. */
+  readonly jwksFetches: number;
   /** Every token minted so far (to prove none reaches a log). */
   readonly minted: readonly string[];
   /** What the introspection endpoint acts out. */
   fault: Fault | undefined;
   /** What the discovery endpoint acts out. */
   discoveryFault: Fault | undefined;
+  /** What the key set endpoint acts out. */
+  jwksFault: Fault | undefined;
 }
 
 /**
@@ -25,8 +29,12 @@ export interface TestIssuer extends DevIssuer {
  * front of it that counts requests and can act out an outage. Nothing of ours is mocked.
  */
 export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<TestIssuer> {
-  const counts = { introspections: 0, discoveries: 0 };
-  const state: { fault: Fault | undefined; discoveryFault: Fault | undefined } = { fault: undefined, discoveryFault: undefined };
+  const counts = { introspections: 0, discoveries: 0, jwksFetches: 0 };
+  const state: { fault: Fault | undefined; discoveryFault: Fault | undefined; jwksFault: Fault | undefined } = {
+    fault: undefined,
+    discoveryFault: undefined,
+    jwksFault: undefined,
+  };
 
   const faults: IssuerMiddleware = async (ctx, next) => {
     let fault: Fault | undefined;
@@ -36,6 +44,9 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
     } else if (ctx.path === '/oauth/v2/introspect') {
       counts.introspections += 1;
       fault = state.fault;
+    } else if (ctx.path === '/oauth/v2/keys') {
+      counts.jwksFetches += 1;
+      fault = state.jwksFault;
     }
     if (!fault) return next();
     switch (fault.kind) {
@@ -68,6 +79,24 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
       const token = await issuer.mintToken(mintOptions);
       minted.push(token);
       return token;
+    },
+    async mintJwt(mintOptions) {
+      const token = await issuer.mintJwt(mintOptions);
+      minted.push(token);
+      return token;
+    },
+    // Spreading `issuer` copied its getters' values: read them live.
+    get signingKeyIds() {
+      return issuer.signingKeyIds;
+    },
+    get jwksFetches() {
+      return counts.jwksFetches;
+    },
+    get jwksFault() {
+      return state.jwksFault;
+    },
+    set jwksFault(value: Fault | undefined) {
+      state.jwksFault = value;
     },
     get introspections() {
       return counts.introspections;

@@ -27,7 +27,10 @@ export interface TestServerOptions {
   readonly issuer: TestIssuer | { readonly issuer: string; readonly keyJson: string; readonly projectId?: string };
   readonly cache?: Partial<CacheConfig>;
   readonly timeoutMs?: number;
-  readonly credentials?: ClientCredentials;
+  /** Default: the issuer's key; null: none (JWT validation needs none). */
+  readonly credentials?: ClientCredentials | null;
+  readonly tokenValidation?: AppOptions['tokenValidation'];
+  readonly jwks?: AppOptions['jwks'];
   readonly production?: boolean;
   readonly discoveryBackoff?: AppOptions['discoveryBackoff'];
   readonly federation?: boolean;
@@ -45,7 +48,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const app = createApp({
     zitadel: {
       issuer: new URL(options.issuer.issuer),
-      credentials: options.credentials ?? privateKeyJwtCredentials(options.issuer.keyJson, 'test key'),
+      credentials: options.credentials === null ? undefined : (options.credentials ?? privateKeyJwtCredentials(options.issuer.keyJson, 'test key')),
       projectId: options.issuer.projectId,
       timeoutMs: options.timeoutMs ?? 2000,
     },
@@ -55,6 +58,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
     federation: options.federation ?? false,
+    ...(options.tokenValidation ? { tokenValidation: options.tokenValidation } : {}),
+    ...(options.jwks ? { jwks: options.jwks } : {}),
   });
   const url = (await app.listen(0, '127.0.0.1'));
   return {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { JWT_BEARER_ASSERTION_TYPE } from '../../src/auth/clientAuth.js';
 import { parseApplicationKey } from '../../src/auth/keyFile.js';
 import { startDevIssuer, type DevIssuer } from '../../src/dev/issuer.js';
@@ -96,5 +96,54 @@ describe('the development issuer', () => {
     const { status, body } = await introspect(await issuer.mintToken(), await assertion(claims()));
     expect([400, 401]).toContain(status);
     expect(body.error).toBe('invalid_client');
+  });
+});
+
+describe('the development issuer’s JWT access tokens', () => {
+  // An independent verifier: jose's own remote key set against the published jwks_uri.
+  const verify = async (token: string) => {
+    const doc = (await (await fetch(`${issuer.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+    return jwtVerify(token, createRemoteJWKSet(new URL(doc.jwks_uri)), { issuer: issuer.issuer, audience: issuer.projectId, algorithms: ['RS256'] });
+  };
+
+  it('should verify against the published key set, with ZITADEL-shaped claims and no profile claims', async () => {
+    const { payload, protectedHeader } = await verify(await issuer.mintJwt({ scope: 'openid profile email' }));
+    expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: issuer.signingKeyIds.at(-1), typ: 'JWT' });
+    expect(payload).toMatchObject({
+      iss: issuer.issuer,
+      sub: issuer.demoUser.sub,
+      scope: 'openid profile email',
+      'urn:zitadel:iam:org:project:roles': issuer.demoUser.roles,
+      [`urn:zitadel:iam:org:project:${issuer.projectId}:roles`]: issuer.demoUser.roles,
+      'urn:zitadel:iam:user:resourceowner:id': issuer.demoUser.organizationId,
+    });
+    expect(payload.aud).toEqual(expect.arrayContaining([issuer.projectId]));
+    expect(typeof payload.client_id).toBe('string');
+    expect(typeof payload.jti).toBe('string');
+    expect(payload.exp! - payload.iat!).toBe(12 * 3600);
+    expect(payload.nbf).toBe(payload.iat);
+    expect(payload).not.toHaveProperty('email');
+    expect(payload).not.toHaveProperty('preferred_username');
+  });
+
+  it('should sign with a rotated key, keep publishing the old one until it is retired', async () => {
+    const [first] = issuer.signingKeyIds;
+    const rotated = await issuer.rotateSigningKey();
+    expect(issuer.signingKeyIds).toEqual([first, rotated]);
+    expect(decodeProtectedHeader(await issuer.mintJwt()).kid).toBe(rotated);
+    await verify(await issuer.mintJwt());
+    await verify(await issuer.mintJwt({ kid: first }));
+    issuer.retireSigningKey(rotated);
+    const { keys } = (await (await fetch(`${issuer.issuer}/oauth/v2/keys`)).json()) as { keys: { kid: string; d?: string }[] };
+    expect(keys.map((k) => k.kid)).toEqual([first]);
+    expect(keys.every((k) => k.d === undefined)).toBe(true);
+    await expect(issuer.mintJwt({ kid: rotated })).rejects.toThrow(/no published signing key/);
+  });
+
+  it('should put claims given for tests on top, and drop those set to undefined', async () => {
+    const token = await issuer.mintJwt({ claims: { aud: ['other'], exp: undefined } });
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(payload.aud).toEqual(['other']);
+    expect(payload).not.toHaveProperty('exp');
   });
 });
