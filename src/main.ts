@@ -1,4 +1,5 @@
 import { createApp, type App } from './app.js';
+import type { TokenValidationMode } from './auth/tokenValidation.js';
 import { loadConfig, privateKeyJwtCredentials, type Config, type ZitadelConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -8,7 +9,7 @@ import type { DevIssuer } from './dev/issuer.js';
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  const dev = config.zitadel ? undefined : await startDevelopmentIssuer();
+  const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config.tokenValidation);
   const zitadel = config.zitadel ?? dev!.zitadel;
 
   const app = createApp({
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     },
     'GraphQL API listening',
   );
-  if (dev) printDevelopmentHint(dev.issuer, url, dev.token);
+  if (dev) printDevelopmentHint(dev.issuer, url, dev.token, config.tokenValidation);
   stopOnSignals(app, dev?.issuer, logger);
 }
 
@@ -52,18 +53,19 @@ function configOrExit(): Config {
 }
 
 /** Development only: loadConfig refuses a missing ZITADEL_ISSUER in production. */
-async function startDevelopmentIssuer(): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
+async function startDevelopmentIssuer(mode: TokenValidationMode): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
   const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
     throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });
   });
   const issuer = await startDevIssuer();
   const zitadel: ZitadelConfig = {
     issuer: new URL(issuer.issuer),
-    credentials: privateKeyJwtCredentials(issuer.keyJson, 'development key'),
+    // Local JWT validation needs no client credentials; run it without, as in production.
+    credentials: mode === 'jwt' ? undefined : privateKeyJwtCredentials(issuer.keyJson, 'development key'),
     projectId: issuer.projectId,
     timeoutMs: 3000,
   };
-  return { issuer, zitadel, token: await issuer.mintToken() };
+  return { issuer, zitadel, token: mode === 'introspection' ? await issuer.mintToken() : await issuer.mintJwt() };
 }
 
 function exitOnListenError(error: unknown, config: Config): never {
@@ -78,13 +80,14 @@ function exitOnListenError(error: unknown, config: Config): never {
   process.exit(78);
 }
 
-function printDevelopmentHint(issuer: DevIssuer, url: string, token: string): void {
+function printDevelopmentHint(issuer: DevIssuer, url: string, token: string, mode: TokenValidationMode): void {
+  const kind = mode === 'introspection' ? 'an opaque token, introspected' : 'a JWT access token, validated locally against the issuer\'s keys';
   process.stdout.write(
     [
       '',
       `No ZITADEL_ISSUER set: using the embedded development issuer at ${issuer.issuer} (never in production).`,
       `GraphQL endpoint and Apollo Sandbox: ${url}`,
-      'Try it (the token is valid for 12 hours):',
+      `Try it (${kind}; valid for 12 hours):`,
       '',
       `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ hello me { id username roles } }"}'`,
       '',

@@ -75,6 +75,26 @@ describe('npm start with no configuration', () => {
   });
 });
 
+describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other configuration', (mode) => {
+  it('should print a curl with a JWT access token that returns Hello World!', async () => {
+    // The build `npm start` made above; the entry point is the same.
+    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode });
+    try {
+      const [, url] = await waitFor(run, /curl -s (\S+)/);
+      const [, token] = await waitFor(run, /authorization: Bearer ([A-Za-z0-9._~+/=-]+)/);
+      expect(token!.split('.')).toHaveLength(3);
+      expect(run.output()).toMatch(/a JWT access token, validated locally/);
+      expect(run.output()).toMatch(new RegExp(`"tokenValidation":"${mode}"`));
+      const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ hello me { id roles } }"}' });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', roles: ['admin'] } } });
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await exitCode(run)).toBe(0);
+    }
+  });
+});
+
 describe('node dist/main.js with a bad configuration', () => {
   it('should exit non-zero naming PORT when the port is taken', async () => {
     const taken = createServer();
@@ -93,6 +113,8 @@ describe('node dist/main.js with a bad configuration', () => {
     ['production without an issuer', { NODE_ENV: 'production' }, /ZITADEL_ISSUER: is required when NODE_ENV=production/],
     ['a missing key file', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_KEY_FILE: '/nonexistent.json' }, /ZITADEL_KEY_FILE: no such file/],
     ['a bad port', { PORT: 'eighty' }, /PORT: must be a whole number/],
+    ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, /ZITADEL_TOKEN_VALIDATION: must be one of introspection, jwt, auto/],
+    ['jwt validation without a project id', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_TOKEN_VALIDATION: 'jwt' }, /ZITADEL_PROJECT_ID: is required with ZITADEL_TOKEN_VALIDATION=jwt/],
   ])('should exit non-zero naming the variable for %s', async (_name, env, message) => {
     const run = start(process.execPath, ['dist/main.js'], env);
     expect(await exitCode(run)).toBe(78);
