@@ -108,7 +108,10 @@ export class JwksStore {
     return fresh ? lookup(fresh, header) : undefined;
   }
 
-  /** A new set, or undefined when we fetched successfully within the cooldown (nothing new to learn). */
+  /**
+   * A new set; undefined when a fetch succeeded within the cooldown (nothing new to learn);
+   * the last failure again, with the wait until the cooldown ends, when that fetch failed.
+   */
   #fetchUnlessCoolingDown(): Promise<KeySet | undefined> {
     if (this.#inflight) return this.#inflight;
     const sinceLastMs = this.#now() - this.#lastAttemptMs;
