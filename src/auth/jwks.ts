@@ -161,7 +161,7 @@ export class JwksStore {
           : new ProviderUnavailableError('PROVIDER_ERROR', 'the key set cannot be used', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
       // Retry after the cooldown at the earliest: no fetch happens before it ends.
       const wait = Math.max(failure.retryAfterSeconds, Math.ceil(this.#cooldownMs / 1000));
-      this.#lastFailure = new ProviderUnavailableError(failure.code, failure.message, wait, { cause: failure.cause });
+      this.#lastFailure = new ProviderUnavailableError(failure.code, failure.message, wait, { cause: failure.cause, transient: failure.transient });
       this.#outage.failed(this.#lastFailure);
       throw this.#lastFailure;
     }

@@ -21,7 +21,7 @@ export interface JwtValidatorOptions {
 export function createJwtValidator(options: JwtValidatorOptions): TokenCheck {
   const { discovery, keys, audience } = options;
   const now = options.now ?? Date.now;
-  const reject = (reason: JwtRejection, transient = false): TokenCheckResult => ({ active: false, reason, ...(transient ? { transient } : {}) });
+  const reject = (reason: JwtRejection, uncacheable = false): TokenCheckResult => ({ active: false, reason, ...(uncacheable ? { uncacheable } : {}) });
 
   return {
     async check(token) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AuthError, ProviderUnavailableError } from './errors.js';
+import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from './errors.js';
 import { identityFromClaims, type Identity, type IdentityOptions, type IntrospectionClaims } from './identity.js';
 import type { Introspector } from './introspection.js';
 import { createOutageLog } from './outageLog.js';
@@ -18,7 +18,7 @@ export type TokenCheckResult =
       readonly active: false;
       readonly reason: string;
       /** Not a verdict on the token (a key we do not know yet): refuse now, remember nothing. */
-      readonly transient?: boolean;
+      readonly uncacheable?: boolean;
     };
 
 /** One way of checking a token. Throws ProviderUnavailableError when it cannot decide. */
@@ -42,6 +42,8 @@ export function introspectionCheck(introspector: Introspector, logger: Logger): 
       try {
         result = await introspector.introspect(token);
       } catch (error) {
+        // Our own budget said no: not an outage, and mapped to 429 by the schema layer.
+        if (error instanceof IntrospectionBudgetError) throw error;
         const failure =
           error instanceof ProviderUnavailableError
             ? error
@@ -68,7 +70,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     try {
       result = await checkFor(token).check(token);
     } catch (error) {
-      if (error instanceof ProviderUnavailableError) throw error;
+      if (error instanceof ProviderUnavailableError || error instanceof IntrospectionBudgetError) throw error;
       const failure = new ProviderUnavailableError('PROVIDER_ERROR', 'token check failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
       unexpected.failed(failure);
       throw failure;
@@ -76,7 +78,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (!result.active) {
       logger.debug({ reason: result.reason }, 'token rejected');
       // A failed load is never cached: the next request decides afresh.
-      if (result.transient) throw new AuthError('invalid_token');
+      if (result.uncacheable) throw new AuthError('invalid_token');
       return { active: false };
     }
     const identity = identityFromClaims(result.claims, options);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
+import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { Introspector } from '../../src/auth/introspection.js';
 import { TokenCache } from '../../src/auth/tokenCache.js';
 import { chooseTokenCheck } from '../../src/auth/tokenValidation.js';
@@ -55,8 +55,8 @@ describe('createTokenVerifier', () => {
     expect(JSON.stringify(lines)).not.toContain('secret-token');
   });
 
-  it('should refuse a transient result without remembering it, so the same token can pass later', async () => {
-    const check = scripted({ active: false, reason: 'unknown_key', transient: true }, ACTIVE);
+  it('should refuse an uncacheable result without remembering it, so the same token can pass later', async () => {
+    const check = scripted({ active: false, reason: 'unknown_key', uncacheable: true }, ACTIVE);
     const { verifier } = verifierFor(check);
     expect(await error(verifier.verify('t'))).toEqual(new AuthError('invalid_token'));
     expect((await verifier.verify('t')).id).toBe('7');
@@ -82,9 +82,29 @@ describe('createTokenVerifier', () => {
     await error(again.verifier.verify('y'));
     expect(again.lines.filter((l) => l.msg.startsWith('cannot verify tokens')).length).toBe(1);
   });
+
+  it('should let our own introspection budget refusal through as it is (a 429, not an outage), and not remember it', async () => {
+    const check = scripted(new IntrospectionBudgetError(2), ACTIVE);
+    const { verifier, lines } = verifierFor(check);
+    expect(await error(verifier.verify('t'))).toBeInstanceOf(IntrospectionBudgetError);
+    expect((await verifier.verify('t')).id).toBe('7');
+    expect(lines.filter((l) => l.msg.startsWith('cannot verify tokens'))).toEqual([]);
+  });
 });
 
 describe('introspectionCheck', () => {
+  it('should let a budget refusal through unchanged and unlogged', async () => {
+    const introspector: Introspector = {
+      introspect: async () => {
+        throw new IntrospectionBudgetError(3);
+      },
+    };
+    const { logger, lines } = memoryLogger();
+    const failure = await error(introspectionCheck(introspector, logger).check('t'));
+    expect(failure).toBeInstanceOf(IntrospectionBudgetError);
+    expect(lines).toEqual([]);
+  });
+
   it('should pass introspection results through', async () => {
     const introspector: Introspector = { introspect: async () => ({ active: false, reason: 'inactive' }) };
     expect(await introspectionCheck(introspector, memoryLogger().logger).check('t')).toEqual({ active: false, reason: 'inactive' });
