@@ -121,7 +121,7 @@ function loadCredentials(env: Env): ClientCredentials | undefined {
       text = readFileSync(keyFile, 'utf8');
     } catch (cause) {
       const why = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
-      throw new ConfigError('ZITADEL_KEY_FILE', `${why}: ${keyFile}`, { cause });
+      throw new ConfigError('ZITADEL_KEY_FILE', `${why}: ${shown(keyFile, 1024)}`, { cause });
     }
     return privateKeyJwtCredentials(text, 'ZITADEL_KEY_FILE');
   }
@@ -183,8 +183,8 @@ function parseOrigins(env: Env): '*' | string[] {
  * A bad value, quoted so the operator sees it, unless it may be a secret pasted into the wrong
  * variable (long, multi-line, or key material): then only its length.
  */
-function shown(text: string): string {
-  return text.length > 64 || /[\r\n]|PRIVATE KEY|"key"/.test(text) ? `a value of ${text.length} characters (not shown)` : JSON.stringify(text);
+function shown(text: string, maxLength = 64): string {
+  return text.length > maxLength || /[\r\n]|PRIVATE KEY|"key"/.test(text) ? `a value of ${text.length} characters (not shown)` : JSON.stringify(text);
 }
 
 function nonEmpty(env: Env, name: string): string | undefined {

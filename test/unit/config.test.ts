@@ -112,7 +112,7 @@ describe('loadConfig', () => {
     ['an issuer that is not a URL', { ZITADEL_ISSUER: 'acme.zitadel.cloud', ZITADEL_KEY_FILE: 'x' }, 'ZITADEL_ISSUER', /not a URL: "acme.zitadel.cloud"/],
     ['an issuer without credentials', { ZITADEL_ISSUER: ISSUER }, 'ZITADEL_KEY_FILE', /required with ZITADEL_ISSUER/],
     ['credentials without an issuer', { ZITADEL_KEY_JSON: '{}' }, 'ZITADEL_KEY_JSON', /"type"/],
-    ['a missing key file', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: '/nonexistent/key.json' }, 'ZITADEL_KEY_FILE', /no such file: \/nonexistent\/key.json/],
+    ['a missing key file', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: '/nonexistent/key.json' }, 'ZITADEL_KEY_FILE', /no such file: "\/nonexistent\/key.json"/],
     ['a key file that is a directory', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: '/' }, 'ZITADEL_KEY_FILE', /cannot be read/],
     ['key JSON that is not JSON', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: '-----BEGIN RSA PRIVATE KEY-----' }, 'ZITADEL_KEY_JSON', /not JSON/],
     ['key JSON that is an array', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: '[]' }, 'ZITADEL_KEY_JSON', /not a JSON object/],
