@@ -7,12 +7,14 @@ import { clientSecretBasic, privateKeyJwt, type ClientAuth } from './auth/client
 import { Discovery } from './auth/discovery.js';
 import { createHttpClient, type HttpClient } from './auth/httpClient.js';
 import { createIntrospectionClient } from './auth/introspection.js';
+import { IntrospectionBudget } from './auth/introspectionBudget.js';
+import { IntrospectionGuard, type IntrospectionGuardOptions } from './auth/introspectionGuard.js';
 import { JwksStore, type JwksStoreOptions } from './auth/jwks.js';
 import { createJwtValidator } from './auth/jwtValidator.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenCheck, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
-import type { CacheConfig, ClientCredentials, ZitadelConfig } from './config.js';
+import type { CacheConfig, ClientCredentials, IntrospectionBudgetConfig, ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -21,6 +23,10 @@ import { createApolloServer } from './server.js';
 export interface AppOptions {
   readonly zitadel: ZitadelConfig;
   readonly cache: CacheConfig;
+  /** Default: 40 calls per second, 16 in flight. */
+  readonly introspectionBudget?: IntrospectionBudgetConfig;
+  /** Breaker threshold, retry and probe timings; tests shorten them. */
+  readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe'>;
   readonly production: boolean;
   readonly corsOrigins: '*' | readonly string[];
   readonly logger: Logger;
@@ -41,6 +47,8 @@ export interface App {
   readonly apollo: ApolloServer<GraphQLContext>;
   readonly discovery: Discovery;
   readonly cache: TokenCache;
+  /** In front of introspection, when the app introspects. */
+  readonly guard: IntrospectionGuard | undefined;
   /** Starts Apollo and listens; discovery runs in the background and never blocks start. */
   listen(port: number, host?: string): Promise<string>;
   /** Drains in-flight requests, then releases timers and sockets. */
@@ -65,16 +73,22 @@ export function createApp(options: AppOptions): App {
     ...(options.discoveryBackoff ? { backoff: options.discoveryBackoff } : {}),
   });
   const cache = new TokenCache(options.cache);
+  let guard: IntrospectionGuard | undefined;
   const checkFor = chooseTokenCheck(options.tokenValidation ?? 'introspection', {
     introspection: () => {
       if (!zitadel.credentials) throw new TypeError('introspection needs client credentials');
-      const introspector = createIntrospectionClient({
-        discovery,
-        clientAuth: createClientAuth(zitadel.credentials),
-        http: httpClient,
-        timeoutMs: zitadel.timeoutMs,
+      guard = new IntrospectionGuard({
+        introspector: createIntrospectionClient({
+          discovery,
+          clientAuth: createClientAuth(zitadel.credentials),
+          http: httpClient,
+          timeoutMs: zitadel.timeoutMs,
+        }),
+        budget: new IntrospectionBudget(options.introspectionBudget ?? { ratePerSecond: 40, concurrency: 16 }),
+        logger,
+        ...options.guard,
       });
-      return introspectionCheck(introspector, logger);
+      return introspectionCheck(guard, logger);
     },
     jwt: () => {
       if (zitadel.projectId === undefined) throw new TypeError('JWT validation needs the project id (the audience)');
@@ -98,7 +112,8 @@ export function createApp(options: AppOptions): App {
   const httpServer = createHttpServer({
     apollo,
     context: (req) => contextFor(req.headers),
-    ready: () => discovery.ready,
+    // Not ready while the circuit is open: a load balancer sends traffic to replicas that can verify.
+    ready: () => discovery.ready && !guard?.open,
     corsOrigins: options.corsOrigins,
     logger,
   });
@@ -109,6 +124,7 @@ export function createApp(options: AppOptions): App {
     apollo,
     discovery,
     cache,
+    guard,
     async listen(port, host) {
       await apollo.start();
       void discovery.start();
@@ -124,6 +140,7 @@ export function createApp(options: AppOptions): App {
     },
     async close() {
       discovery.stop();
+      guard?.stop();
       await apollo.stop();
       httpClient.close();
     },

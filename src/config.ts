@@ -24,12 +24,21 @@ export interface Config {
   /** Undefined: start the embedded development issuer (only outside production). */
   readonly zitadel: ZitadelConfig | undefined;
   readonly cache: CacheConfig;
+  /** Our own limit on calls to ZITADEL's introspection endpoint (ZITADEL Cloud rate-limits per IP). */
+  readonly introspectionBudget: IntrospectionBudgetConfig;
   /** How bearer tokens are checked: introspection at ZITADEL, local JWT validation, or by shape. */
   readonly tokenValidation: TokenValidationMode;
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
   readonly federation: boolean;
+}
+
+export interface IntrospectionBudgetConfig {
+  /** Calls per second, on average; the burst is one second's worth. */
+  readonly ratePerSecond: number;
+  /** Calls in flight at once. */
+  readonly concurrency: number;
 }
 
 export interface CacheConfig {
@@ -89,7 +98,11 @@ export function loadConfig(env: Env): Config {
     cache: {
       maxEntries: integer(env, 'AUTH_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000),
       maxTtlMs: integer(env, 'AUTH_CACHE_MAX_TTL_SECONDS', 300, 1, 86_400) * 1000,
-      negativeTtlMs: integer(env, 'AUTH_CACHE_NEGATIVE_TTL_SECONDS', 10, 0, 3600) * 1000,
+      negativeTtlMs: integer(env, 'AUTH_CACHE_NEGATIVE_TTL_SECONDS', 30, 0, 3600) * 1000,
+    },
+    introspectionBudget: {
+      ratePerSecond: integer(env, 'ZITADEL_INTROSPECTION_RATE_LIMIT', 40, 1, 100_000),
+      concurrency: integer(env, 'ZITADEL_INTROSPECTION_CONCURRENCY', 16, 1, 10_000),
     },
     corsOrigins: parseOrigins(env),
     logLevel,

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const app = createApp({
     zitadel,
     cache: config.cache,
+    introspectionBudget: config.introspectionBudget,
     tokenValidation: config.tokenValidation,
     production: config.production,
     corsOrigins: config.corsOrigins,
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       clientId: credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId,
       projectId: zitadel.projectId,
       cache: config.cache,
+      introspectionBudget: config.introspectionBudget,
       production: config.production,
       federation: config.federation,
     },

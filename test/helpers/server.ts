@@ -34,6 +34,10 @@ export interface TestServerOptions {
   readonly production?: boolean;
   readonly discoveryBackoff?: AppOptions['discoveryBackoff'];
   readonly federation?: boolean;
+  /** Default: generous (1000/s, 100 in flight), so only tests about the budget meet it. */
+  readonly introspectionBudget?: AppOptions['introspectionBudget'];
+  /** Default: the breaker's threshold, with short retries and probes. */
+  readonly guard?: AppOptions['guard'];
 }
 
 /** Our real server on a free loopback port, logging into memory. */
@@ -58,6 +62,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
     federation: options.federation ?? false,
+    introspectionBudget: options.introspectionBudget ?? { ratePerSecond: 1000, concurrency: 100 },
+    guard: { retryBaseDelayMs: 5, probe: { initialMs: 50, maxMs: 200 }, ...options.guard },
     ...(options.tokenValidation ? { tokenValidation: options.tokenValidation } : {}),
     ...(options.jwks ? { jwks: options.jwks } : {}),
   });

@@ -11,7 +11,8 @@ let server: TestServer;
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  server = await startTestServer({ issuer, timeoutMs: 300 });
+  // These tests are about each failure on its own; the circuit breaker has its own tests.
+  server = await startTestServer({ issuer, timeoutMs: 300, guard: { failureThreshold: 1_000_000 } });
 });
 
 afterEach(() => {
@@ -51,9 +52,20 @@ describe('when the issuer fails', () => {
     expect(res.body.data).toEqual({ hello: 'Hello World!' });
   });
 
-  it('should pass on the Retry-After of a 429 from the rate limiter', async () => {
-    issuer.fault = { kind: 'status', status: 429, headers: { 'retry-after': '7' } };
-    expectUnavailable(await server.post('{ hello }', bearer(await issuer.mintToken())), '7');
+  it("should pass on the Retry-After of a 429 from the rate limiter, and make no call before it's over", async () => {
+    const own = await startTestServer({ issuer });
+    try {
+      issuer.fault = { kind: 'status', status: 429, headers: { 'retry-after': '7' } };
+      expectUnavailable(await own.post('{ hello }', bearer(await issuer.mintToken())), '7');
+      issuer.fault = undefined;
+      const before = issuer.introspections;
+      const res = await own.post('{ hello }', bearer(await issuer.mintToken()));
+      expect(res.status).toBe(503);
+      expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(7);
+      expect(issuer.introspections).toBe(before);
+    } finally {
+      await own.close();
+    }
   });
 
   it('should keep serving an already cached token while the issuer is down', async () => {

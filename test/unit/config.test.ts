@@ -28,7 +28,8 @@ describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, tokenValidation: 'introspection', corsOrigins: '*', logLevel: 'info', federation: false });
-    expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
+    expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 30_000 });
+    expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
   });
 
   it('should read a ZITADEL key file', () => {
@@ -70,6 +71,8 @@ describe('loadConfig', () => {
       AUTH_CACHE_MAX_ENTRIES: '0',
       AUTH_CACHE_MAX_TTL_SECONDS: '60',
       AUTH_CACHE_NEGATIVE_TTL_SECONDS: '0',
+      ZITADEL_INTROSPECTION_RATE_LIMIT: '50',
+      ZITADEL_INTROSPECTION_CONCURRENCY: '4',
       CORS_ORIGINS: 'https://app.example.com, https://studio.apollographql.com',
       LOG_LEVEL: 'warn',
       GRAPHQL_FEDERATION: '1',
@@ -79,6 +82,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       cache: { maxEntries: 0, maxTtlMs: 60_000, negativeTtlMs: 0 },
+      introspectionBudget: { ratePerSecond: 50, concurrency: 4 },
       corsOrigins: ['https://app.example.com', 'https://studio.apollographql.com'],
       logLevel: 'warn',
       federation: true,
@@ -129,6 +133,8 @@ describe('loadConfig', () => {
     ['a port out of range', { PORT: '70000' }, 'PORT', /0 to 65535, got "70000"/],
     ['a port that is not a number', { PORT: '4k' }, 'PORT', /whole number/],
     ['a negative cache size', { AUTH_CACHE_MAX_ENTRIES: '-1' }, 'AUTH_CACHE_MAX_ENTRIES', /whole number/],
+    ['a zero introspection rate', { ZITADEL_INTROSPECTION_RATE_LIMIT: '0' }, 'ZITADEL_INTROSPECTION_RATE_LIMIT', /1 to 100000, got "0"/],
+    ['a fractional concurrency', { ZITADEL_INTROSPECTION_CONCURRENCY: '2.5' }, 'ZITADEL_INTROSPECTION_CONCURRENCY', /whole number/],
     ['a zero max TTL', { AUTH_CACHE_MAX_TTL_SECONDS: '0' }, 'AUTH_CACHE_MAX_TTL_SECONDS', /1 to 86400/],
     ['a fractional timeout', { ZITADEL_TIMEOUT_MS: '1.5' }, 'ZITADEL_TIMEOUT_MS', /whole number/],
     ['a bad CORS origin', { CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS', /not an origin/],
