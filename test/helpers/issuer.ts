@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware } from '../../src/dev/issuer.js';
 
-/** A failure the issuer's introspection endpoint acts out. */
-export type Fault =
+/** A failure the issuer's introspection endpoint acts out, for the next `times` requests (default: all). */
+export type Fault = (
   | { readonly kind: 'status'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
   | { readonly kind: 'delay'; readonly ms: number }
-  | { readonly kind: 'reset' };
+  | { readonly kind: 'reset' }
+) & { readonly times?: number };
 
 export interface TestIssuer extends DevIssuer {
   /** Introspection requests received so far. */
@@ -36,6 +37,7 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
     jwksFault: undefined,
   };
 
+  const uses = new WeakMap<Fault, number>();
   const faults: IssuerMiddleware = async (ctx, next) => {
     let fault: Fault | undefined;
     if (ctx.path === '/.well-known/openid-configuration') {
@@ -47,6 +49,11 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
     } else if (ctx.path === '/oauth/v2/keys') {
       counts.jwksFetches += 1;
       fault = state.jwksFault;
+    }
+    if (fault?.times !== undefined) {
+      const used = (uses.get(fault) ?? 0) + 1;
+      uses.set(fault, used);
+      if (used > fault.times) fault = undefined;
     }
     if (!fault) return next();
     switch (fault.kind) {

@@ -1,0 +1,127 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+
+let issuer: TestIssuer;
+const servers: TestServer[] = [];
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+});
+
+afterEach(async () => {
+  issuer.fault = undefined;
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  await issuer.close();
+});
+
+async function server(options: Omit<Parameters<typeof startTestServer>[0], 'issuer'> = {}): Promise<TestServer> {
+  const started = await startTestServer({ issuer, ...options });
+  servers.push(started);
+  return started;
+}
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('condition not met');
+}
+
+const readyz = async (s: TestServer) => (await fetch(new URL('/readyz', s.url))).status;
+const randomToken = () => randomBytes(24).toString('base64url');
+
+describe('a flood of distinct bad tokens', () => {
+  it('should keep introspection within the budget, refuse the rest with 429, and keep serving a cached caller', async () => {
+    const RATE = 20;
+    const flooded = await server({ introspectionBudget: { ratePerSecond: RATE, concurrency: 4 } });
+    const good = await issuer.mintToken();
+    expect((await flooded.post('{ hello }', bearer(good))).status).toBe(200);
+
+    const before = issuer.introspections;
+    const started = Date.now();
+    const statuses = new Map<number, number>();
+    let goodAnswers = 0;
+    for (let wave = 0; wave < 20; wave += 1) {
+      const flood = Array.from({ length: 100 }, () => flooded.post('{ hello }', bearer(randomToken())));
+      const [cached, ...answers] = await Promise.all([flooded.post('{ hello me { id } }', bearer(good)), ...flood]);
+      expect(cached.status).toBe(200);
+      goodAnswers += 1;
+      for (const res of answers) {
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 429) {
+          expect(res.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+          expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        }
+      }
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const calls = issuer.introspections - before;
+
+    expect(goodAnswers).toBe(20);
+    expect([...statuses.keys()].sort()).toEqual([401, 429]);
+    expect(statuses.get(401)).toBe(calls); // each call found one bad token; no call was wasted
+    // The burst plus the rate over the time the flood took, and never more.
+    expect(calls).toBeLessThanOrEqual(RATE + Math.ceil(RATE * seconds));
+    expect(calls).toBeGreaterThan(0);
+  });
+});
+
+describe('an issuer outage', () => {
+  it('should serve cached callers, fail new ones fast, go unready, and recover by itself without traffic', async () => {
+    const s = await server({ timeoutMs: 300, guard: { failureThreshold: 3, retries: 0, probe: { initialMs: 50, maxMs: 100 } } });
+    const cached = await issuer.mintToken();
+    expect((await s.post('{ hello }', bearer(cached))).status).toBe(200);
+    await until(async () => (await readyz(s)) === 200);
+
+    issuer.fault = { kind: 'reset' };
+    for (let i = 0; i < 3; i += 1) expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
+    expect(s.app.guard?.open).toBe(true);
+    expect(await readyz(s)).toBe(503);
+
+    // Open: a new caller is refused without a call to ZITADEL, a cached one is served.
+    const before = issuer.introspections;
+    const refused = await s.post('{ hello }', bearer(await issuer.mintToken()));
+    expect(refused.status).toBe(503);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(issuer.introspections).toBe(before);
+    expect((await s.post('{ hello }', bearer(cached))).status).toBe(200);
+
+    // ZITADEL is back: only the background probes can notice, nothing else is sent.
+    issuer.fault = undefined;
+    await until(async () => (await readyz(s)) === 200);
+    expect(s.app.guard?.open).toBe(false);
+    expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(200);
+    const logs = s.logs.map((line) => JSON.parse(line) as { msg: string });
+    expect(logs.filter((l) => /circuit open/.test(l.msg))).toHaveLength(1);
+    expect(logs.filter((l) => /circuit closed/.test(l.msg))).toHaveLength(1);
+    expect(s.logs.join('\n')).not.toContain(cached);
+  });
+
+  it.each([
+    ['a 502', { kind: 'status', status: 502 } as const],
+    ['a reset connection', { kind: 'reset' } as const],
+  ])('should retry %s within the request, invisibly to the caller', async (_what, fault) => {
+    const s = await server();
+    const token = await issuer.mintToken();
+    issuer.fault = { ...fault, times: 1 };
+    const before = issuer.introspections;
+    const res = await s.post('{ hello }', bearer(token));
+    expect(res.status).toBe(200);
+    expect(issuer.introspections - before).toBe(2);
+  });
+
+  it('should not retry a timeout: the caller learns of it at once', async () => {
+    const s = await server({ timeoutMs: 200 });
+    issuer.fault = { kind: 'delay', ms: 1000, times: 1 };
+    const before = issuer.introspections;
+    expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
+    expect(issuer.introspections - before).toBe(1);
+  });
+});
