@@ -4,86 +4,14 @@
 //   BENCH_DURATION_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONNECTIONS (50),
 //   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { counts, freePort, here, next, peakRssMb, start, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DISTINCT_TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
-const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+const DELAY_MS = Number(process.env.BENCH_ISSUER_DELAY_MS ?? 20);
 const BODY = JSON.stringify({ query: '{ hello }' });
-
-const children = new Set();
-process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
-process.on('SIGINT', () => process.exit(130));
-
-function start(script, env, args = []) {
-  const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-function next(child, type) {
-  return new Promise((resolve, reject) => {
-    const onExit = (code) => reject(new Error(`${child.spawnargs.join(' ')} exited with ${code}`));
-    const onMessage = (message) => {
-      if (message.type !== type) return;
-      child.off('message', onMessage).off('exit', onExit);
-      resolve(message);
-    };
-    child.on('message', onMessage).once('exit', onExit);
-  });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url) {
-  for (let i = 0; i < 200; i += 1) {
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${url} never became ready`);
-}
-
-/** Peak resident set size of a process, in MB (Linux). */
-function peakRssMb(pid) {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
-
-async function startOurs(issuer, env) {
-  const port = await freePort();
-  const child = start(here('../../dist/main.js'), {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    ZITADEL_ISSUER: issuer.issuer,
-    ZITADEL_KEY_JSON: issuer.keyJson,
-    ZITADEL_PROJECT_ID: issuer.projectId,
-    // The budget protects ZITADEL in production; here it would measure the budget, not us.
-    ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
-    ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
-    ...env,
-  });
-  await waitReady(`http://127.0.0.1:${port}/readyz`);
-  return { child, url: `http://127.0.0.1:${port}/graphql` };
-}
 
 async function startPlain() {
   const port = await freePort();
@@ -121,16 +49,9 @@ async function load(url, tokens, options = {}) {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total };
 }
 
-async function counts(issuer) {
-  issuer.child.send({ type: 'counts' });
-  return next(issuer.child, 'counts');
-}
-
 async function main() {
-  const issuerChild = start(here('issuer.mjs'), { BENCH_ISSUER_DELAY_MS: process.env.BENCH_ISSUER_DELAY_MS ?? '20' });
-  const issuer = { child: issuerChild, ...(await next(issuerChild, 'ready')) };
-  issuerChild.send({ type: 'mint', count: DISTINCT_TOKENS + 1 });
-  const [token, ...distinct] = (await next(issuerChild, 'minted')).tokens;
+  const issuer = await startIssuer({ delayMs: DELAY_MS, tokens: DISTINCT_TOKENS + 1 });
+  const [token, ...distinct] = issuer.tokens;
 
   const scenarios = [
     { name: '1 plain Apollo 5, no auth', server: await startPlain(), tokens: [] },
@@ -180,7 +101,7 @@ async function main() {
   );
 
   const ceiling = rows[0];
-  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${process.env.BENCH_ISSUER_DELAY_MS ?? 20} ms, node ${process.version}\n`);
+  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}\n`);
   console.log('| scenario | req/s (mean) | runs | ratio to 1 | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
@@ -190,8 +111,7 @@ async function main() {
   }
   console.log(`\nintrospections per distinct token: cold ${(cold.introspections / rotation.tokens.length).toFixed(3)}, warm ${(warm.introspections / rotation.tokens.length).toFixed(3)}`);
 
-  issuerChild.send({ type: 'close' });
-  for (const child of children) if (child !== issuerChild) child.kill('SIGTERM');
+  stopAll();
 }
 
 main().then(

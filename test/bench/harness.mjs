@@ -1,0 +1,101 @@
+// Shared by `npm run bench` and `npm run soak`: the issuer and the servers, each in its own
+// process, on free loopback ports, always killed when the run ends.
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+
+const children = new Set();
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+process.on('SIGINT', () => process.exit(130));
+
+export function start(script, env, args = []) {
+  const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export function next(child, type) {
+  return new Promise((resolve, reject) => {
+    const onExit = (code) => reject(new Error(`${child.spawnargs.join(' ')} exited with ${code}`));
+    const onMessage = (message) => {
+      if (message.type !== type) return;
+      child.off('message', onMessage).off('exit', onExit);
+      resolve(message);
+    };
+    child.on('message', onMessage).once('exit', onExit);
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitReady(url) {
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+/** Peak resident set size of a process, in MB (Linux). */
+export function peakRssMb(pid) {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+export async function startOurs(issuer, env) {
+  const port = await freePort();
+  const child = start(here('../../dist/main.js'), {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    ZITADEL_ISSUER: issuer.issuer,
+    ZITADEL_KEY_JSON: issuer.keyJson,
+    ZITADEL_PROJECT_ID: issuer.projectId,
+    // The budget protects ZITADEL in production; here it would measure the budget, not us.
+    ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
+    ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
+    ...env,
+  });
+  await waitReady(`http://127.0.0.1:${port}/readyz`);
+  return { child, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** Resident set size of a process now, in MB (Linux). */
+export function rssMb(pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** The development issuer with `delayMs` before each introspection answer, and `count` tokens minted. */
+export async function startIssuer({ delayMs, tokens }) {
+  const child = start(here('issuer.mjs'), { BENCH_ISSUER_DELAY_MS: String(delayMs) });
+  const issuer = { child, ...(await next(child, 'ready')) };
+  child.send({ type: 'mint', count: tokens });
+  issuer.tokens = (await next(child, 'minted')).tokens;
+  return issuer;
+}
+
+export async function counts(issuer) {
+  issuer.child.send({ type: 'counts' });
+  return next(issuer.child, 'counts');
+}
+
+export function stopAll() {
+  for (const child of children) child.kill('SIGTERM');
+}
