@@ -9,7 +9,7 @@ import { createHttpClient, type HttpClient } from './auth/httpClient.js';
 import { createIntrospectionClient } from './auth/introspection.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { createTokenVerifier } from './auth/tokenVerifier.js';
-import type { CacheConfig, ClientCredentials, ZitadelConfig } from './config.js';
+import type { CacheConfig, ClientCredentials, GraphQLConfig, ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -20,6 +20,7 @@ export interface AppOptions {
   readonly cache: CacheConfig;
   readonly production: boolean;
   readonly corsOrigins: '*' | readonly string[];
+  readonly graphql: GraphQLConfig;
   readonly logger: Logger;
   readonly sandboxHeaders?: Record<string, string>;
   /** Discovery retry backoff; tests shorten it. */
@@ -71,14 +72,16 @@ export function createApp(options: AppOptions): App {
     schema: buildSchema(),
     logger,
     production: options.production,
+    graphql: options.graphql,
     sandboxHeaders: options.sandboxHeaders,
   });
   const contextFor = createContextFactory(verifier);
   const httpServer = createHttpServer({
     apollo,
-    context: (req) => contextFor(req.headers),
+    context: (req, signal) => contextFor(req.headers, signal),
     ready: () => discovery.ready,
     corsOrigins: options.corsOrigins,
+    graphql: options.graphql,
     logger,
   });
   apollo.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));

@@ -24,6 +24,7 @@ export interface Config {
   readonly cache: CacheConfig;
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: string;
+  readonly graphql: GraphQLConfig;
 }
 
 export interface CacheConfig {
@@ -32,6 +33,29 @@ export interface CacheConfig {
   readonly maxTtlMs: number;
   /** How long an inactive verdict is remembered, so a repeated bad token costs one call. */
   readonly negativeTtlMs: number;
+}
+
+/** What one GraphQL request may ask of the server; refused with 400 before parsing or execution. */
+export interface QueryLimits {
+  readonly maxAliases: number;
+  readonly maxDepth: number;
+  readonly maxCost: number;
+  readonly maxDirectives: number;
+  /** Lexical tokens in the document (checked by the parser, which stops there). */
+  readonly maxTokens: number;
+  /** Characters of the query text (checked before parsing). */
+  readonly maxQueryLength: number;
+}
+
+export interface GraphQLConfig {
+  readonly limits: QueryLimits;
+  readonly maxBodyBytes: number;
+  /** Deadline of one HTTP request, from its arrival to the response. */
+  readonly requestTimeoutMs: number;
+  /** JSON array bodies (several operations in one request). */
+  readonly batching: boolean;
+  /** Introspection and "Did you mean ...?" suggestions. */
+  readonly introspection: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +93,14 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const graphql = loadGraphQLConfig(env, production);
+  if (graphql.requestTimeoutMs <= timeoutMs) {
+    throw new ConfigError(
+      'GRAPHQL_REQUEST_TIMEOUT_MS',
+      `must be longer than ZITADEL_TIMEOUT_MS (${timeoutMs}), so that a slow ZITADEL is reported as such rather than as a timeout`,
+    );
+  }
+
   return {
     production,
     port: integer(env, 'PORT', 4000, 0, 65_535),
@@ -81,6 +113,25 @@ export function loadConfig(env: Env): Config {
     },
     corsOrigins: parseOrigins(env),
     logLevel,
+    graphql,
+  };
+}
+
+/** The GraphQL_* variables; introspection defaults to on outside production only. */
+export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig {
+  return {
+    limits: {
+      maxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 1000),
+      maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 6, 1, 100),
+      maxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 1, 1_000_000),
+      maxDirectives: integer(env, 'GRAPHQL_MAX_DIRECTIVES', 50, 0, 1000),
+      maxTokens: integer(env, 'GRAPHQL_MAX_TOKENS', 1000, 1, 100_000),
+      maxQueryLength: integer(env, 'GRAPHQL_MAX_QUERY_LENGTH', 10_000, 1, 1_000_000),
+    },
+    maxBodyBytes: integer(env, 'GRAPHQL_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    requestTimeoutMs: integer(env, 'GRAPHQL_REQUEST_TIMEOUT_MS', 10_000, 1, 300_000),
+    batching: flag(env, 'GRAPHQL_BATCHING', false),
+    introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
   };
 }
 
@@ -162,6 +213,14 @@ function parseOrigins(env: Env): '*' | string[] {
 function nonEmpty(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const text = nonEmpty(env, name);
+  if (text === undefined) return fallback;
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  throw new ConfigError(name, `must be 1 or 0 (true or false), got "${text}"`);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

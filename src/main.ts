@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     cache: config.cache,
     production: config.production,
     corsOrigins: config.corsOrigins,
+    graphql: config.graphql,
     logger,
     ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` } } : {}),
   });
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
       clientId: credentials.method === 'private_key_jwt' ? credentials.key.clientId : credentials.clientId,
       projectId: zitadel.projectId,
       cache: config.cache,
+      graphql: config.graphql,
       production: config.production,
     },
     'GraphQL API listening',

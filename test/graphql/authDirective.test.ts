@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import { identity } from '../helpers/identity.js';
 import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
+import { loadGraphQLConfig } from '../../src/config.js';
 import { createContextFactory } from '../../src/context.js';
 import { authDirectiveTransformer } from '../../src/schema/authDirective.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
@@ -80,7 +81,7 @@ async function run(schemaServer: ApolloServer<ReturnType<ReturnType<typeof creat
 }
 
 const logger = pino({ level: 'silent' });
-const testServer = createApolloServer({ schema: testSchema, logger, production: false });
+const testServer = createApolloServer({ schema: testSchema, logger, production: false, graphql: loadGraphQLConfig({}, false) });
 
 describe('@authenticated', () => {
   it('should leave a public field public', async () => {
@@ -182,7 +183,7 @@ describe('@authenticated on a subscription field', () => {
 });
 
 describe('the product schema', () => {
-  const server = createApolloServer({ schema: buildSchema(), logger, production: false });
+  const server = createApolloServer({ schema: buildSchema(), logger, production: false, graphql: loadGraphQLConfig({}, false) });
 
   it('should declare hello and me as @authenticated in schema/', () => {
     const sdl = loadTypeDefs().join('\n');
