@@ -14,7 +14,7 @@ import { createJwtValidator } from './auth/jwtValidator.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenCheck, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
-import type { CacheConfig, ClientCredentials, IntrospectionBudgetConfig, ZitadelConfig } from './config.js';
+import type { CacheConfig, ClientCredentials, GraphQLConfig, IntrospectionBudgetConfig, ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -29,6 +29,7 @@ export interface AppOptions {
   readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe'>;
   readonly production: boolean;
   readonly corsOrigins: '*' | readonly string[];
+  readonly graphql: GraphQLConfig;
   readonly logger: Logger;
   readonly sandboxHeaders?: Record<string, string>;
   /** Serve an Apollo Federation 2 subgraph. */
@@ -106,15 +107,17 @@ export function createApp(options: AppOptions): App {
     schema: buildSchema({ federation: options.federation ?? false }),
     logger,
     production: options.production,
+    graphql: options.graphql,
     sandboxHeaders: options.sandboxHeaders,
   });
   const contextFor = createContextFactory(verifier);
   const httpServer = createHttpServer({
     apollo,
-    context: (req) => contextFor(req.headers),
+    context: (req, signal) => contextFor(req.headers, signal),
     // Not ready while the circuit is open: a load balancer sends traffic to replicas that can verify.
     ready: () => discovery.ready && !guard?.open,
     corsOrigins: options.corsOrigins,
+    graphql: options.graphql,
     logger,
   });
   apollo.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));

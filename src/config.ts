@@ -32,6 +32,7 @@ export interface Config {
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
   readonly federation: boolean;
+  readonly graphql: GraphQLConfig;
 }
 
 export interface IntrospectionBudgetConfig {
@@ -47,6 +48,29 @@ export interface CacheConfig {
   readonly maxTtlMs: number;
   /** How long an inactive verdict is remembered, so a repeated bad token costs one call. */
   readonly negativeTtlMs: number;
+}
+
+/** What one GraphQL request may ask of the server; refused with 400 before parsing or execution. */
+export interface QueryLimits {
+  readonly maxAliases: number;
+  readonly maxDepth: number;
+  readonly maxCost: number;
+  readonly maxDirectives: number;
+  /** Lexical tokens in the document (checked by the parser, which stops there). */
+  readonly maxTokens: number;
+  /** Characters of the query text (checked before parsing). */
+  readonly maxQueryLength: number;
+}
+
+export interface GraphQLConfig {
+  readonly limits: QueryLimits;
+  readonly maxBodyBytes: number;
+  /** Deadline of one HTTP request, from its arrival to the response. */
+  readonly requestTimeoutMs: number;
+  /** JSON array bodies (several operations in one request). */
+  readonly batching: boolean;
+  /** Introspection and "Did you mean ...?" suggestions. */
+  readonly introspection: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -89,6 +113,14 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const graphql = loadGraphQLConfig(env, production);
+  if (graphql.requestTimeoutMs <= timeoutMs) {
+    throw new ConfigError(
+      'GRAPHQL_REQUEST_TIMEOUT_MS',
+      `must be longer than ZITADEL_TIMEOUT_MS (${timeoutMs}), so that a slow ZITADEL is reported as such rather than as a timeout`,
+    );
+  }
+
   return {
     production,
     port: integer(env, 'PORT', 4000, 0, 65_535),
@@ -106,7 +138,26 @@ export function loadConfig(env: Env): Config {
     },
     corsOrigins: parseOrigins(env),
     logLevel,
-    federation: flag(env, 'GRAPHQL_FEDERATION'),
+    federation: flag(env, 'GRAPHQL_FEDERATION', false),
+    graphql,
+  };
+}
+
+/** The GraphQL_* variables; introspection defaults to on outside production only. */
+export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig {
+  return {
+    limits: {
+      maxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 1000),
+      maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 6, 1, 100),
+      maxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 1, 1_000_000),
+      maxDirectives: integer(env, 'GRAPHQL_MAX_DIRECTIVES', 50, 0, 1000),
+      maxTokens: integer(env, 'GRAPHQL_MAX_TOKENS', 1000, 1, 100_000),
+      maxQueryLength: integer(env, 'GRAPHQL_MAX_QUERY_LENGTH', 10_000, 1, 1_000_000),
+    },
+    maxBodyBytes: integer(env, 'GRAPHQL_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    requestTimeoutMs: integer(env, 'GRAPHQL_REQUEST_TIMEOUT_MS', 10_000, 1, 300_000),
+    batching: flag(env, 'GRAPHQL_BATCHING', false),
+    introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
   };
 }
 
@@ -205,11 +256,12 @@ function nonEmpty(env: Env, name: string): string | undefined {
   return value ? value : undefined;
 }
 
-function flag(env: Env, name: string): boolean {
+function flag(env: Env, name: string, fallback: boolean): boolean {
   const text = nonEmpty(env, name);
-  if (text === undefined || text === '0' || text === 'false') return false;
+  if (text === undefined) return fallback;
   if (text === '1' || text === 'true') return true;
-  throw new ConfigError(name, `must be 1 (on) or 0 (off), got ${shown(text)}`);
+  if (text === '0' || text === 'false') return false;
+  throw new ConfigError(name, `must be 1 or 0 (true or false), got ${shown(text)}`);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

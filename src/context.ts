@@ -7,6 +7,8 @@ import type { TokenVerifier } from './auth/tokenVerifier.js';
 
 export interface GraphQLContext {
   readonly auth: RequestAuth;
+  /** Aborts when the request's deadline passes: slow work should stop then. */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -19,10 +21,12 @@ export class RequestAuth {
   #identity: Identity | undefined;
   #loader: DataLoader<string, Identity> | undefined;
   readonly #verifier: TokenVerifier;
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(credential: BearerCredential, verifier: TokenVerifier) {
+  constructor(credential: BearerCredential, verifier: TokenVerifier, signal?: AbortSignal) {
     this.credential = credential;
     this.#verifier = verifier;
+    this.#signal = signal;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -35,7 +39,7 @@ export class RequestAuth {
     return this.#identity;
   }
 
-  /** The verified caller; rejects with AuthError or ProviderUnavailableError. */
+  /** The verified caller; rejects with AuthError, ProviderUnavailableError, or the signal's reason. */
   async require(): Promise<Identity> {
     if (this.#identity) return this.#identity;
     const { credential } = this;
@@ -46,13 +50,28 @@ export class RequestAuth {
       (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token).catch((error: unknown) => error as Error))),
       { batch: false },
     );
-    this.#identity = await this.#loader.load(credential.token);
+    this.#identity = await untilAborted(this.#loader.load(credential.token), this.#signal);
     return this.#identity;
   }
 }
 
+/**
+ * Stops waiting when `signal` aborts. The introspection itself goes on: other requests may
+ * share it, it is bounded by ZITADEL_TIMEOUT_MS, and its verdict is cached for the retry.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export function createContextFactory(verifier: TokenVerifier) {
-  return (headers: IncomingHttpHeaders): GraphQLContext => ({
-    auth: new RequestAuth(parseAuthorization(headers.authorization), verifier),
+  return (headers: IncomingHttpHeaders, signal: AbortSignal = new AbortController().signal): GraphQLContext => ({
+    auth: new RequestAuth(parseAuthorization(headers.authorization), verifier, signal),
+    signal,
   });
 }

@@ -9,6 +9,17 @@ export const ErrorCode = {
   /** This server's budget for calls to ZITADEL is spent for the moment: retry after a pause. */
   RateLimited: 'RATE_LIMITED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
+  /** The request did not finish within GRAPHQL_REQUEST_TIMEOUT_MS. */
+  RequestTimeout: 'REQUEST_TIMEOUT',
+  /** The body is larger than GRAPHQL_MAX_BODY_BYTES. */
+  BodyTooLarge: 'BODY_TOO_LARGE',
+  // Query limits: refused with 400 before anything runs.
+  QueryTooLong: 'QUERY_TOO_LONG',
+  TooManyTokens: 'TOO_MANY_TOKENS',
+  QueryTooDeep: 'QUERY_TOO_DEEP',
+  TooManyAliases: 'TOO_MANY_ALIASES',
+  QueryTooCostly: 'QUERY_TOO_COSTLY',
+  TooManyDirectives: 'TOO_MANY_DIRECTIVES',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -22,6 +33,15 @@ export class ConfigError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${variable}: ${problem}`, options);
+  }
+}
+
+/** The request's deadline passed: whatever it still waits for is no longer wanted. */
+export class RequestTimeoutError extends Error {
+  readonly code = ErrorCode.RequestTimeout;
+  override name = 'RequestTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`The request did not complete within ${timeoutMs} ms; retry later.`);
   }
 }
 
@@ -55,6 +75,10 @@ export function toGraphQLError(error: unknown): GraphQLError {
     return new GraphQLError(AUTH_MESSAGES[error.reason], {
       extensions: { code: ErrorCode.Unauthenticated, reason: error.reason },
     });
+  }
+  if (error instanceof RequestTimeoutError) {
+    // Nobody reads this response (the client already has its 503); it only ends the work quietly.
+    return new GraphQLError(error.message, { extensions: { code: ErrorCode.RequestTimeout } });
   }
   if (error instanceof GraphQLError) return error;
   return new GraphQLError('Internal server error.', {

@@ -3,24 +3,23 @@ import bodyParser from 'body-parser';
 import cors from 'cors';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
+import { ErrorCode, RequestTimeoutError } from './errors.js';
+import { queryLengthError } from './queryLimits.js';
 
 export interface HttpEdgeOptions {
   readonly apollo: ApolloServer<GraphQLContext>;
-  readonly context: (req: IncomingMessage) => GraphQLContext;
+  /** `signal` aborts when the request's deadline passes. */
+  readonly context: (req: IncomingMessage, signal: AbortSignal) => GraphQLContext;
   /** Readiness: true once the issuer's metadata is known. */
   readonly ready: () => boolean;
   readonly corsOrigins: '*' | readonly string[];
+  readonly graphql: Pick<GraphQLConfig, 'limits' | 'maxBodyBytes' | 'requestTimeoutMs'>;
   readonly logger: Logger;
 }
 
 export const GRAPHQL_PATH = '/graphql';
-const BODY_LIMIT = '1mb';
-const BODY_ERRORS: Record<number, string> = {
-  400: 'The request body is not valid JSON.',
-  413: `The request body is larger than ${BODY_LIMIT}.`,
-  415: 'Unsupported request body encoding; send UTF-8 JSON.',
-};
 
 type Next = (error?: unknown) => void;
 
@@ -30,10 +29,17 @@ type Next = (error?: unknown) => void;
  */
 export function createHttpServer(options: HttpEdgeOptions): http.Server {
   const { apollo, context, ready, logger } = options;
+  const { limits, maxBodyBytes, requestTimeoutMs } = options.graphql;
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
   // Authorization, never in cookies, so no credentialed CORS is offered.
   const corsHandler = cors({ origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], maxAge: 600 });
-  const jsonHandler = bodyParser.json({ limit: BODY_LIMIT });
+  const jsonHandler = bodyParser.json({ limit: maxBodyBytes });
+  // Fixed messages: a JSON parse error would quote the body back.
+  const bodyErrors: Record<number, [code: string, message: string]> = {
+    400: ['BAD_REQUEST', 'The request body is not valid JSON.'],
+    413: [ErrorCode.BodyTooLarge, `The request body is larger than ${maxBodyBytes} bytes.`],
+    415: ['BAD_REQUEST', 'Unsupported request body encoding; send UTF-8 JSON.'],
+  };
 
   function sendError(res: ServerResponse, status: number, code: string, message: string): void {
     if (res.headersSent) {
@@ -44,12 +50,24 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   }
 
   function graphql(req: IncomingMessage, res: ServerResponse): void {
+    // The deadline runs from the request's arrival (body upload included) to the response.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      if (res.writableEnded) return;
+      const error = new RequestTimeoutError(requestTimeoutMs);
+      deadline.abort(error);
+      logger.warn({ timeoutMs: requestTimeoutMs }, 'request exceeded its deadline');
+      sendError(res, 503, error.code, error.message);
+    }, requestTimeoutMs);
+    res.once('close', () => clearTimeout(timer));
+
     const fail: Next = (error) => {
+      if (deadline.signal.aborted) return;
       // body-parser's errors carry a client status (400 bad JSON, 413 too large, 415 charset).
-      // Fixed messages: a JSON parse error would quote the body back.
       const status = (error as { status?: number } | undefined)?.status;
       if (status && status >= 400 && status < 500) {
-        sendError(res, status, 'BAD_REQUEST', BODY_ERRORS[status] ?? 'Bad request.');
+        const [code, message] = bodyErrors[status] ?? ['BAD_REQUEST', 'Bad request.'];
+        sendError(res, status, code, message);
       } else {
         logger.error({ err: error }, 'request failed');
         sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
@@ -70,9 +88,16 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
           search: url.search,
           body: (req as { body?: unknown }).body,
         };
+        const tooLong = queryLengthError(request.method, request.body, request.search, limits.maxQueryLength);
+        if (tooLong) return sendJson(res, 400, { errors: [tooLong.toFormatted()] });
         apollo
-          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req) })
+          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline.signal) })
           .then(async (response) => {
+            if (deadline.signal.aborted) {
+              // The client already has its 503; the request's work has ended, its result is dropped.
+              logger.debug('dropped the result of a request past its deadline');
+              return;
+            }
             for (const [key, value] of response.headers) res.setHeader(key, value);
             res.statusCode = response.status ?? 200;
             if (response.body.kind === 'complete') {

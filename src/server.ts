@@ -4,14 +4,18 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
+import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode } from './errors.js';
 import { authStatusPlugin } from './plugins/authStatus.js';
+import { limitErrorOf, queryLimitRules } from './queryLimits.js';
 
 export interface ApolloOptions {
   readonly schema: GraphQLSchema;
   readonly logger: Logger;
   readonly production: boolean;
+  /** Query limits, batching, introspection (the HTTP edge applies the rest). */
+  readonly graphql: GraphQLConfig;
   /** Headers the Sandbox landing page starts with (the development token). */
   readonly sandboxHeaders?: Record<string, string> | undefined;
   readonly plugins?: ApolloServerPlugin<GraphQLContext>[];
@@ -25,17 +29,26 @@ const SANDBOX_DOCUMENT = `query Me {
 
 /** The Apollo server from its parts: no environment, no I/O. */
 export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQLContext> {
-  const { schema, logger, production } = options;
+  const { schema, logger, production, graphql } = options;
+  const { limits } = graphql;
   return new ApolloServer<GraphQLContext>({
     schema,
     logger,
     // Clients never see stack traces, whatever NODE_ENV says.
     includeStacktraceInErrorResponses: false,
-    introspection: !production,
+    introspection: graphql.introspection,
+    // "Did you mean ...?" reveals the schema as surely as introspection does.
+    hideSchemaDetailsFromClientErrors: !graphql.introspection,
     csrfPrevention: true,
+    allowBatchedHttpRequests: graphql.batching,
+    // The parser stops at the limit, before it builds a large AST.
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: queryLimitRules(limits),
     // main.ts owns the signals: it drains, closes the development issuer, and exits 0.
     stopOnTerminationSignals: false,
     formatError(formatted, error) {
+      const limitError = limitErrorOf(error, limits);
+      if (limitError) return limitError.toFormatted();
       if (formatted.extensions?.code !== ErrorCode.InternalServerError) return formatted;
       // A resolver bug: log it whole, tell the client nothing about it.
       logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'unexpected error while resolving');

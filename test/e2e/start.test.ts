@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * real entry point in its own process (the build `npm start` makes), and its error exits.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
+const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|GRAPHQL_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
 
 interface Run {
   child: ChildProcess;

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
 import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
+import { loadGraphQLConfig } from '../../src/config.js';
 import { createContextFactory } from '../../src/context.js';
 import { authDirectivesTransformer } from '../../src/schema/authDirectives.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
@@ -64,7 +65,7 @@ const testSchema = authDirectivesTransformer(
 );
 
 const logger = pino({ level: 'silent' });
-const testServer = createApolloServer({ schema: testSchema, logger, production: false });
+const testServer = createApolloServer({ schema: testSchema, logger, production: false, graphql: loadGraphQLConfig({}, false) });
 
 describe('@authenticated', () => {
   it('should leave a public field public', async () => {
@@ -166,7 +167,7 @@ describe('@authenticated on a subscription field', () => {
 });
 
 describe('the product schema', () => {
-  const server = createApolloServer({ schema: buildSchema(), logger, production: false });
+  const server = createApolloServer({ schema: buildSchema(), logger, production: false, graphql: loadGraphQLConfig({}, false) });
 
   it('should declare hello and me as @authenticated in schema/', () => {
     const sdl = loadTypeDefs().join('\n');

@@ -4,6 +4,7 @@ import type { GraphQLObjectType } from 'graphql';
 import { pino } from 'pino';
 import { authDirectivesTransformer, fieldRequirements } from '../../src/schema/authDirectives.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
+import { loadGraphQLConfig } from '../../src/config.js';
 import { createApolloServer } from '../../src/server.js';
 import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
@@ -60,7 +61,7 @@ const schema = authDirectivesTransformer(
     },
   }),
 );
-const server = createApolloServer({ schema, logger: pino({ level: 'silent' }), production: false });
+const server = createApolloServer({ schema, logger: pino({ level: 'silent' }), production: false, graphql: loadGraphQLConfig({}, false) });
 
 async function as(caller: keyof typeof CALLERS | 'invalid' | undefined, query: string, behaviour: 'ok' | 'down' = 'ok') {
   const { verifier, calls } = fakeVerifier(CALLERS, behaviour);
@@ -174,7 +175,7 @@ describe('fieldRequirements', () => {
 });
 
 describe('the demonstration fields', () => {
-  const product = createApolloServer({ schema: buildSchema(), logger: pino({ level: 'silent' }), production: false });
+  const product = createApolloServer({ schema: buildSchema(), logger: pino({ level: 'silent' }), production: false, graphql: loadGraphQLConfig({}, false) });
   const run = async (caller: keyof typeof CALLERS, query: string) => {
     const { verifier } = fakeVerifier(CALLERS);
     return (await execute(product, query, caller, verifier)).result;

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { authDirectivesTransformer } from '../../src/schema/authDirectives.js';
 import { buildSubgraph, subgraphTypeDefs } from '../../src/schema/federation.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
+import { loadGraphQLConfig } from '../../src/config.js';
 import { createApolloServer } from '../../src/server.js';
 import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
@@ -16,7 +17,7 @@ const CALLERS = {
   support: identity({ id: 'support', roleGrants: { support: ['100000000000000001'] } }),
 };
 const logger = pino({ level: 'silent' });
-const subgraph = createApolloServer({ schema: buildSchema({ federation: true }), logger, production: true });
+const subgraph = createApolloServer({ schema: buildSchema({ federation: true }), logger, production: true, graphql: loadGraphQLConfig({}, true) });
 
 async function as(caller: keyof typeof CALLERS | undefined, query: string) {
   const { verifier, calls } = fakeVerifier(CALLERS);
@@ -112,7 +113,7 @@ describe('interface requirements in the subgraph', () => {
     const schema = authDirectivesTransformer(
       buildSubgraph(typeDefs, { Query: { ledger: () => ({ id: 'l1', total: 1 }), audited: () => ({ log: 'L', note: 'N' }) } }),
     );
-    const server = createApolloServer({ schema, logger, production: false });
+    const server = createApolloServer({ schema, logger, production: false, graphql: loadGraphQLConfig({}, false) });
     const { verifier } = fakeVerifier(CALLERS);
     const support = await execute(server, '{ ledger { id total } audited { log note } }', 'support', verifier);
     expect(support.result.data).toEqual({ ledger: null, audited: { log: null, note: 'N' } });

@@ -5,6 +5,8 @@ import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddl
 export type Fault = (
   | { readonly kind: 'status'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
   | { readonly kind: 'delay'; readonly ms: number }
+  /** Answers only once `until` settles: a ZITADEL slower than any deadline, released by the test. */
+  | { readonly kind: 'hold'; readonly until: Promise<void> }
   | { readonly kind: 'reset' }
 ) & { readonly times?: number };
 
@@ -63,7 +65,8 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
         ctx.body = fault.body ?? JSON.stringify({ error: 'server_error' });
         return;
       case 'delay':
-        await sleep(fault.ms);
+      case 'hold':
+        await (fault.kind === 'delay' ? sleep(fault.ms) : fault.until);
         // The server gave up on us meanwhile: nothing left to answer.
         if (ctx.req.socket.destroyed) {
           ctx.respond = false;

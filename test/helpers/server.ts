@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
-import { privateKeyJwtCredentials, type CacheConfig, type ClientCredentials } from '../../src/config.js';
+import { loadGraphQLConfig, privateKeyJwtCredentials, type CacheConfig, type ClientCredentials } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestIssuer } from './issuer.js';
 
@@ -38,6 +38,8 @@ export interface TestServerOptions {
   readonly introspectionBudget?: AppOptions['introspectionBudget'];
   /** Default: the breaker's threshold, with short retries and probes. */
   readonly guard?: AppOptions['guard'];
+  /** GRAPHQL_* variables, read as loadConfig reads them. */
+  readonly env?: Record<string, string>;
 }
 
 /** Our real server on a free loopback port, logging into memory. */
@@ -59,6 +61,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
     production: options.production ?? false,
     corsOrigins: '*',
+    graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
     federation: options.federation ?? false,

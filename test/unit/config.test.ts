@@ -30,6 +30,20 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, tokenValidation: 'introspection', corsOrigins: '*', logLevel: 'info', federation: false });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 30_000 });
     expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
+    expect(config.graphql).toEqual({
+      limits: { maxAliases: 15, maxDepth: 6, maxCost: 5000, maxDirectives: 50, maxTokens: 1000, maxQueryLength: 10_000 },
+      maxBodyBytes: 1_048_576,
+      requestTimeoutMs: 10_000,
+      batching: false,
+      introspection: true,
+    });
+  });
+
+  it('should turn introspection off in production unless GRAPHQL_INTROSPECTION=1', () => {
+    const production = { NODE_ENV: 'production', ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: keyFile };
+    expect(loadConfig(production).graphql.introspection).toBe(false);
+    expect(loadConfig({ ...production, GRAPHQL_INTROSPECTION: '1' }).graphql.introspection).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).graphql.introspection).toBe(false);
   });
 
   it('should read a ZITADEL key file', () => {
@@ -76,6 +90,23 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://app.example.com, https://studio.apollographql.com',
       LOG_LEVEL: 'warn',
       GRAPHQL_FEDERATION: '1',
+      GRAPHQL_MAX_ALIASES: '0',
+      GRAPHQL_MAX_DEPTH: '3',
+      GRAPHQL_MAX_COST: '100',
+      GRAPHQL_MAX_DIRECTIVES: '4',
+      GRAPHQL_MAX_TOKENS: '500',
+      GRAPHQL_MAX_QUERY_LENGTH: '2000',
+      GRAPHQL_MAX_BODY_BYTES: '65536',
+      GRAPHQL_REQUEST_TIMEOUT_MS: '2000',
+      GRAPHQL_BATCHING: '1',
+      GRAPHQL_INTROSPECTION: 'true',
+    });
+    expect(config.graphql).toEqual({
+      limits: { maxAliases: 0, maxDepth: 3, maxCost: 100, maxDirectives: 4, maxTokens: 500, maxQueryLength: 2000 },
+      maxBodyBytes: 65_536,
+      requestTimeoutMs: 2000,
+      batching: true,
+      introspection: true,
     });
     expect(config).toMatchObject({
       production: true,
@@ -139,12 +170,24 @@ describe('loadConfig', () => {
     ['a fractional timeout', { ZITADEL_TIMEOUT_MS: '1.5' }, 'ZITADEL_TIMEOUT_MS', /whole number/],
     ['a bad CORS origin', { CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS', /not an origin/],
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of/],
-    ['a federation switch that is not 1 or 0', { GRAPHQL_FEDERATION: 'yes' }, 'GRAPHQL_FEDERATION', /must be 1 \(on\) or 0 \(off\), got "yes"/],
+    ['a federation switch that is not 1 or 0', { GRAPHQL_FEDERATION: 'yes' }, 'GRAPHQL_FEDERATION', /must be 1 or 0 \(true or false\), got "yes"/],
     ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, 'ZITADEL_TOKEN_VALIDATION', /one of introspection, jwt, auto, got "jwks"/],
     ['a token validation in capitals', { ZITADEL_TOKEN_VALIDATION: 'JWT' }, 'ZITADEL_TOKEN_VALIDATION', /one of/],
     ['jwt validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_TOKEN_VALIDATION: 'jwt' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=jwt/],
     ['auto validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json, ZITADEL_TOKEN_VALIDATION: 'auto' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=auto/],
     ['auto validation without credentials', { ZITADEL_ISSUER: ISSUER, ZITADEL_PROJECT_ID: '2134', ZITADEL_TOKEN_VALIDATION: 'auto' }, 'ZITADEL_KEY_FILE', /required with ZITADEL_ISSUER when tokens are introspected/],
+    ['a negative alias limit', { GRAPHQL_MAX_ALIASES: '-1' }, 'GRAPHQL_MAX_ALIASES', /whole number from 0 to 1000/],
+    ['a zero depth limit', { GRAPHQL_MAX_DEPTH: '0' }, 'GRAPHQL_MAX_DEPTH', /1 to 100, got "0"/],
+    ['a fractional cost limit', { GRAPHQL_MAX_COST: '10.5' }, 'GRAPHQL_MAX_COST', /whole number/],
+    ['a directive limit that is not a number', { GRAPHQL_MAX_DIRECTIVES: 'many' }, 'GRAPHQL_MAX_DIRECTIVES', /whole number/],
+    ['a zero token limit', { GRAPHQL_MAX_TOKENS: '0' }, 'GRAPHQL_MAX_TOKENS', /1 to 100000/],
+    ['a query length limit out of range', { GRAPHQL_MAX_QUERY_LENGTH: '2000000' }, 'GRAPHQL_MAX_QUERY_LENGTH', /1 to 1000000/],
+    ['a body limit below 1 KiB', { GRAPHQL_MAX_BODY_BYTES: '100' }, 'GRAPHQL_MAX_BODY_BYTES', /1024 to 67108864/],
+    ['a body limit with a unit', { GRAPHQL_MAX_BODY_BYTES: '1mb' }, 'GRAPHQL_MAX_BODY_BYTES', /whole number/],
+    ['a zero request timeout', { GRAPHQL_REQUEST_TIMEOUT_MS: '0' }, 'GRAPHQL_REQUEST_TIMEOUT_MS', /1 to 300000/],
+    ['a request timeout not above ZITADEL_TIMEOUT_MS', { GRAPHQL_REQUEST_TIMEOUT_MS: '3000' }, 'GRAPHQL_REQUEST_TIMEOUT_MS', /longer than ZITADEL_TIMEOUT_MS \(3000\)/],
+    ['batching as a word', { GRAPHQL_BATCHING: 'yes' }, 'GRAPHQL_BATCHING', /1 or 0 \(true or false\), got "yes"/],
+    ['introspection as a word', { GRAPHQL_INTROSPECTION: 'on' }, 'GRAPHQL_INTROSPECTION', /1 or 0/],
   ])('should name the variable when given %s', (_name, env, variable, message) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
