@@ -1,6 +1,6 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
@@ -56,6 +56,9 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
     },
     plugins: [
       authStatusPlugin(),
+      // Answers depend on the caller, so no shared cache may keep them, and the schema sets no
+      // @cacheControl hints. Without this plugin Apollo no longer wraps every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
       production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
