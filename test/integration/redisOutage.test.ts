@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '../../src/auth/redisCache.js';
 import { tokenKey } from '../../src/auth/tokenCache.js';
@@ -36,8 +37,11 @@ afterEach(async () => {
 
 afterAll(() => issuer.close());
 
+/** Twice the production timeout, so a busy machine does not fake an outage the test then miscounts. */
+const TIMEOUT_MS = 500;
+
 async function replica(): Promise<TestServer> {
-  const server = await startTestServer({ issuer, redis: { url: redisServer.url } });
+  const server = await startTestServer({ issuer, redis: { url: redisServer.url, timeoutMs: TIMEOUT_MS } });
   servers.push(server);
   return server;
 }
@@ -121,6 +125,8 @@ describe('when Redis fails', () => {
     await redisServer.stop();
     await expectServedWithoutRedis(a, 5);
     expect(await introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
+    // Long enough for several failed reconnects (after 0.1, 0.3, 0.6, 1 s): still one line.
+    await sleep(1200);
     expect(count(a, OUTAGE)).toBe(1);
     expect(count(a, RECOVERED)).toBe(0);
   });
@@ -161,7 +167,7 @@ describe('when Redis fails', () => {
   it('should never log the Redis password', async () => {
     redisServer = await startRedisServer();
     await redisServer.stop();
-    const server = await startTestServer({ issuer, redis: { url: `redis://default:s3cret-pw@127.0.0.1:${redisServer.port}` } });
+    const server = await startTestServer({ issuer, redis: { url: `redis://default:s3cret-pw@127.0.0.1:${redisServer.port}`, timeoutMs: TIMEOUT_MS } });
     servers.push(server);
     await until(() => count(server, OUTAGE) === 1, 'the outage logged');
     expect(server.logs.join('')).not.toContain('s3cret-pw');
@@ -173,7 +179,7 @@ describe('closing a replica', () => {
     redisServer = await startRedisServer();
     const clients = async () => String(await redis().client('LIST')).split('\n').filter(Boolean).length;
     const alone = await clients();
-    const server = await startTestServer({ issuer, redis: { url: redisServer.url } });
+    const server = await startTestServer({ issuer, redis: { url: redisServer.url, timeoutMs: TIMEOUT_MS } });
     await until(async () => (await clients()) === alone + 1, 'the replica connected');
     await server.close();
     await until(async () => (await clients()) === alone, 'its connection closed');

@@ -19,8 +19,9 @@ const servers: TestServer[] = [];
 let a: TestServer;
 let b: TestServer;
 
+/** Nothing here is about timeouts: a generous one keeps a busy machine from turning a slow answer into a miss. */
 async function replica(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
-  const server = await startTestServer({ issuer, redis: { url: redisUrl.url }, ...options });
+  const server = await startTestServer({ issuer, redis: { url: redisUrl.url, timeoutMs: 2000 }, ...options });
   servers.push(server);
   return server;
 }
