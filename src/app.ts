@@ -11,10 +11,11 @@ import { IntrospectionBudget } from './auth/introspectionBudget.js';
 import { IntrospectionGuard, type IntrospectionGuardOptions } from './auth/introspectionGuard.js';
 import { JwksStore, type JwksStoreOptions } from './auth/jwks.js';
 import { createJwtValidator } from './auth/jwtValidator.js';
+import { RedisCache, redisKeyPrefix } from './auth/redisCache.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenCheck, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
-import type { CacheConfig, ClientCredentials, GraphQLConfig, IntrospectionBudgetConfig, ZitadelConfig } from './config.js';
+import type { CacheConfig, ClientCredentials, GraphQLConfig, IntrospectionBudgetConfig, RedisConfig, ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   readonly introspectionBudget?: IntrospectionBudgetConfig;
   /** Breaker threshold, retry and probe timings; tests shorten them. */
   readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe'>;
+  /** A verdict cache shared with other replicas; undefined: this process only. */
+  readonly redis?: RedisConfig | undefined;
   readonly production: boolean;
   readonly corsOrigins: '*' | readonly string[];
   readonly graphql: GraphQLConfig;
@@ -73,7 +76,15 @@ export function createApp(options: AppOptions): App {
     logger,
     ...(options.discoveryBackoff ? { backoff: options.discoveryBackoff } : {}),
   });
-  const cache = new TokenCache(options.cache);
+  const shared = options.redis
+    ? new RedisCache({
+        url: options.redis.url,
+        timeoutMs: options.redis.timeoutMs,
+        keyPrefix: redisKeyPrefix({ issuer: zitadel.issuer.href, clientId: clientIdOf(zitadel.credentials), projectId: zitadel.projectId }),
+        logger,
+      })
+    : undefined;
+  const cache = new TokenCache({ ...options.cache, shared });
   let guard: IntrospectionGuard | undefined;
   const checkFor = chooseTokenCheck(options.tokenValidation ?? 'introspection', {
     introspection: () => {
@@ -146,8 +157,13 @@ export function createApp(options: AppOptions): App {
       guard?.stop();
       await apollo.stop();
       httpClient.close();
+      await shared?.close();
     },
   };
+}
+
+function clientIdOf(credentials: ClientCredentials | undefined): string | undefined {
+  return credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId;
 }
 
 function hostForUrl(host: string): string {

@@ -28,6 +28,8 @@ export interface Config {
   readonly introspectionBudget: IntrospectionBudgetConfig;
   /** How bearer tokens are checked: introspection at ZITADEL, local JWT validation, or by shape. */
   readonly tokenValidation: TokenValidationMode;
+  /** Undefined: verdicts are cached in this process only. */
+  readonly redis: RedisConfig | undefined;
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
@@ -40,6 +42,14 @@ export interface IntrospectionBudgetConfig {
   readonly ratePerSecond: number;
   /** Calls in flight at once. */
   readonly concurrency: number;
+}
+
+/** A verdict cache shared by replicas, consulted after the in-process one. */
+export interface RedisConfig {
+  /** redis:// or rediss:// (TLS); may carry credentials, so it is never logged as is. */
+  readonly url: string;
+  /** Longest a request waits for Redis before going on without it. */
+  readonly timeoutMs: number;
 }
 
 export interface CacheConfig {
@@ -136,6 +146,7 @@ export function loadConfig(env: Env): Config {
       ratePerSecond: integer(env, 'ZITADEL_INTROSPECTION_RATE_LIMIT', 40, 1, 100_000),
       concurrency: integer(env, 'ZITADEL_INTROSPECTION_CONCURRENCY', 16, 1, 10_000),
     },
+    redis: loadRedis(env),
     corsOrigins: parseOrigins(env),
     logLevel,
     federation: flag(env, 'GRAPHQL_FEDERATION', false),
@@ -223,6 +234,36 @@ function parseIssuer(text: string): URL {
     throw new ConfigError('ZITADEL_ISSUER', 'must not carry credentials, a query or a fragment');
   }
   return url;
+}
+
+function loadRedis(env: Env): RedisConfig | undefined {
+  const timeoutMs = integer(env, 'REDIS_TIMEOUT_MS', 250, 1, 60_000);
+  const text = nonEmpty(env, 'REDIS_URL');
+  if (text === undefined) return undefined;
+  // The URL may hold a password: messages describe it, never repeat it.
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('REDIS_URL', 'is not a URL (e.g. redis://redis:6379 or rediss://user:password@redis.example.com:6380/0)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got ${url.protocol}//`);
+  }
+  if (!url.hostname) throw new ConfigError('REDIS_URL', 'must name a host (e.g. redis://redis:6379)');
+  if (!/^\/?\d*$/.test(url.pathname)) {
+    throw new ConfigError('REDIS_URL', 'may only have a database number as its path (e.g. redis://redis:6379/0)');
+  }
+  return { url: text, timeoutMs };
+}
+
+/** The Redis URL without credentials (user, password, or a `?password=` ioredis would read), for logs. */
+export function redisUrlForLog(text: string): string {
+  const url = new URL(text);
+  url.username = '';
+  url.password = '';
+  url.search = '';
+  return url.href;
 }
 
 function parseOrigins(env: Env): '*' | string[] {

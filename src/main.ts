@@ -1,6 +1,6 @@
 import { createApp, type App } from './app.js';
 import type { TokenValidationMode } from './auth/tokenValidation.js';
-import { loadConfig, privateKeyJwtCredentials, type Config, type ZitadelConfig } from './config.js';
+import { loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type ZitadelConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { DevIssuer } from './dev/issuer.js';
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     cache: config.cache,
     introspectionBudget: config.introspectionBudget,
     tokenValidation: config.tokenValidation,
+    redis: config.redis,
     production: config.production,
     corsOrigins: config.corsOrigins,
     graphql: config.graphql,
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       cache: config.cache,
       introspectionBudget: config.introspectionBudget,
       graphql: config.graphql,
+      redis: config.redis && { url: redisUrlForLog(config.redis.url), timeoutMs: config.redis.timeoutMs },
       production: config.production,
       federation: config.federation,
     },

@@ -10,7 +10,38 @@ export interface TokenCacheOptions {
   readonly maxEntries: number;
   readonly maxTtlMs: number;
   readonly negativeTtlMs: number;
+  /** Consulted on a local miss, before `load`; shared between replicas (e.g. Redis). */
+  readonly shared?: SharedCache | undefined;
   readonly now?: () => number;
+}
+
+/** A verdict held by a shared cache, with the time it has left there. */
+export interface SharedEntry {
+  readonly verdict: Verdict;
+  readonly ttlMs: number;
+}
+
+/**
+ * A second cache level shared by replicas. It may be down or slow at any time, so it never
+ * throws: `get` answers undefined on a miss or any failure (within its own timeout), and
+ * `set` is fire-and-forget.
+ */
+export interface SharedCache {
+  get(key: string): Promise<SharedEntry | undefined>;
+  set(key: string, entry: SharedEntry): void;
+  close(): Promise<void>;
+}
+
+export type VerdictTtlOptions = Pick<TokenCacheOptions, 'maxTtlMs' | 'negativeTtlMs'>;
+
+/**
+ * How long a verdict may be reused from `nowMs`: an active one until the earlier of the token's
+ * `exp` and `maxTtlMs`, an inactive one for `negativeTtlMs`. Zero or less: do not keep it.
+ */
+export function verdictTtlMs(verdict: Verdict, nowMs: number, { maxTtlMs, negativeTtlMs }: VerdictTtlOptions): number {
+  if (!verdict.active) return negativeTtlMs;
+  const { exp } = verdict.identity;
+  return exp === null ? maxTtlMs : Math.min(maxTtlMs, exp * 1000 - nowMs);
 }
 
 interface Entry {
@@ -28,6 +59,10 @@ export function tokenKey(token: string): string {
  * An active verdict lives until the earlier of the token's `exp` and `maxTtlMs` (so revocation
  * is seen within `maxTtlMs`), an inactive one for `negativeTtlMs`. Concurrent misses for one
  * token share one load. Failed loads (a provider outage) are never stored.
+ *
+ * With a shared cache, a local miss asks it first, inside the same shared load, so concurrent
+ * misses cost one shared lookup and at most one `load`. A verdict found there is copied
+ * locally with the time it has left there; a loaded one is written there in the background.
  */
 export class TokenCache {
   readonly #entries: LRUCache<string, Entry> | undefined;
@@ -55,28 +90,31 @@ export class TokenCache {
     }
     let pending = this.#inflight.get(key);
     if (!pending) {
-      pending = load().then(
-        (verdict) => {
-          this.#inflight.delete(key);
-          this.#store(key, verdict);
-          return verdict;
-        },
-        (error: unknown) => {
-          this.#inflight.delete(key);
-          throw error;
-        },
-      );
+      pending = this.#lookup(key, load).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
     }
     return pending;
   }
 
-  #store(key: string, verdict: Verdict): void {
-    if (!this.#entries) return;
-    const now = this.#now();
-    const { maxTtlMs, negativeTtlMs } = this.#options;
-    const exp = verdict.active ? verdict.identity.exp : null;
-    const ttl = verdict.active ? Math.min(maxTtlMs, exp === null ? maxTtlMs : exp * 1000 - now) : negativeTtlMs;
-    if (ttl > 0) this.#entries.set(key, { verdict, expiresAtMs: now + ttl });
+  async #lookup(key: string, load: () => Promise<Verdict>): Promise<Verdict> {
+    const shared = this.#options.shared;
+    // Without a shared cache, `load` starts synchronously, as callers of get() may rely on.
+    const found = shared ? await shared.get(key) : undefined;
+    if (found) {
+      // Keep the shared entry's expiry (never beyond our own limits), so every replica forgets
+      // a verdict when the first one to cache it would have.
+      const ttl = Math.min(found.ttlMs, verdictTtlMs(found.verdict, this.#now(), this.#options));
+      this.#store(key, found.verdict, ttl);
+      if (ttl > 0) return found.verdict;
+    }
+    const verdict = await load();
+    const ttl = verdictTtlMs(verdict, this.#now(), this.#options);
+    this.#store(key, verdict, ttl);
+    if (ttl > 0) shared?.set(key, { verdict, ttlMs: ttl });
+    return verdict;
+  }
+
+  #store(key: string, verdict: Verdict, ttlMs: number): void {
+    if (this.#entries && ttlMs > 0) this.#entries.set(key, { verdict, expiresAtMs: this.#now() + ttlMs });
   }
 }

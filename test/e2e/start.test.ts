@@ -3,13 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/redis.js';
 
 /**
  * What a new user does: `npm start` with no configuration, then the printed curl. Runs the
  * real entry point in its own process (the build `npm start` makes), and its error exits.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|GRAPHQL_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
+const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|GRAPHQL_|REDIS_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
 
 interface Run {
   child: ChildProcess;
@@ -115,10 +116,33 @@ describe('node dist/main.js with a bad configuration', () => {
     ['a bad port', { PORT: 'eighty' }, /PORT: must be a whole number/],
     ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, /ZITADEL_TOKEN_VALIDATION: must be one of introspection, jwt, auto/],
     ['jwt validation without a project id', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_TOKEN_VALIDATION: 'jwt' }, /ZITADEL_PROJECT_ID: is required with ZITADEL_TOKEN_VALIDATION=jwt/],
+    ['a Redis URL of another scheme', { REDIS_URL: 'http://redis:6379' }, /REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
   ])('should exit non-zero naming the variable for %s', async (_name, env, message) => {
     const run = start(process.execPath, ['dist/main.js'], env);
     expect(await exitCode(run)).toBe(78);
     expect(run.output()).toMatch(message);
     expect(run.output()).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('node dist/main.js with REDIS_URL while Redis is down', () => {
+  it('should start and serve, log the outage once, and never log the Redis password', async () => {
+    const port = await freePort();
+    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', HOST: '127.0.0.1', REDIS_URL: `redis://default:s3cret-pw@127.0.0.1:${port}` });
+    try {
+      const [, url] = await waitFor(run, /curl -s (\S+)/);
+      const [, token] = await waitFor(run, /authorization: Bearer ([A-Za-z0-9._~+/=-]+)/);
+      for (let i = 0; i < 3; i += 1) {
+        const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ hello }"}' });
+        expect(res.status).toBe(200);
+      }
+      await waitFor(run, /"msg":"shared token cache unavailable/);
+      expect(run.output()).toContain(`"redis":{"url":"redis://127.0.0.1:${port}","timeoutMs":250}`);
+      expect(run.output().match(/shared token cache unavailable/g)).toHaveLength(1);
+      expect(run.output()).not.toContain('s3cret-pw');
+    } finally {
+      process.kill(-run.child.pid!, 'SIGKILL');
+      await exitCode(run);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
-import { loadGraphQLConfig, privateKeyJwtCredentials, type CacheConfig, type ClientCredentials } from '../../src/config.js';
+import { loadGraphQLConfig, privateKeyJwtCredentials, type CacheConfig, type ClientCredentials, type RedisConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestIssuer } from './issuer.js';
 
@@ -26,6 +26,8 @@ export interface GraphQLResponse {
 export interface TestServerOptions {
   readonly issuer: TestIssuer | { readonly issuer: string; readonly keyJson: string; readonly projectId?: string };
   readonly cache?: Partial<CacheConfig>;
+  /** A shared verdict cache; `timeoutMs` defaults to the production 250. */
+  readonly redis?: { readonly url: string; readonly timeoutMs?: number };
   readonly timeoutMs?: number;
   /** Default: the issuer's key; null: none (JWT validation needs none). */
   readonly credentials?: ClientCredentials | null;
@@ -59,6 +61,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       timeoutMs: options.timeoutMs ?? 2000,
     },
     cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
+    redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
     production: options.production ?? false,
     corsOrigins: '*',
     graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),

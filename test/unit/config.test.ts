@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, redisUrlForLog } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { thrown } from '../helpers/errors.js';
 import { applicationKey } from '../helpers/keys.js';
@@ -208,5 +208,43 @@ describe('loadConfig', () => {
     const badPem = '-----BEGIN RSA PRIVATE KEY-----\nSECRETMATERIAL\n-----END RSA PRIVATE KEY-----';
     const error = configError({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: wrongKey({ key: badPem }) });
     expect(error.message).not.toContain('SECRETMATERIAL');
+  });
+});
+
+describe('loadConfig: the shared cache on Redis', () => {
+  it('should use no Redis when REDIS_URL is unset', () => {
+    expect(loadConfig({}).redis).toBeUndefined();
+    expect(loadConfig({ REDIS_TIMEOUT_MS: '100' }).redis).toBeUndefined();
+  });
+
+  it.each(['redis://redis:6379', 'rediss://user:pw@redis.example.com:6380/2', 'redis://[::1]:6379/', 'redis://127.0.0.1'])('should accept %s', (url) => {
+    expect(loadConfig({ REDIS_URL: url }).redis).toEqual({ url, timeoutMs: 250 });
+  });
+
+  it('should read REDIS_TIMEOUT_MS', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_TIMEOUT_MS: '100' }).redis?.timeoutMs).toBe(100);
+  });
+
+  it.each<[string, Record<string, string>, string, RegExp]>([
+    ['another scheme', { REDIS_URL: 'http://redis:6379' }, 'REDIS_URL', /must start with redis:\/\/ or rediss:\/\/, got http:/],
+    ['a host without //', { REDIS_URL: 'redis:6379' }, 'REDIS_URL', /must name a host/],
+    ['no URL at all', { REDIS_URL: 'not a url' }, 'REDIS_URL', /is not a URL/],
+    ['no host', { REDIS_URL: 'redis://' }, 'REDIS_URL', /must name a host/],
+    ['a path that is not a database number', { REDIS_URL: 'redis://redis:6379/cache' }, 'REDIS_URL', /database number/],
+    ['a zero timeout', { REDIS_URL: 'redis://redis:6379', REDIS_TIMEOUT_MS: '0' }, 'REDIS_TIMEOUT_MS', /1 to 60000/],
+    ['a timeout that is not a number', { REDIS_TIMEOUT_MS: 'fast' }, 'REDIS_TIMEOUT_MS', /whole number/],
+  ])('should name the variable when given %s', (_name, env, variable, message) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).toMatch(message);
+  });
+
+  it.each(['http://user:s3cret@redis:6379', 'redis://user:s3cret@redis:6379/cache', 's3cret'])('should never echo the URL (it may hold a password): %s', (url) => {
+    expect(configError({ REDIS_URL: url }).message).not.toContain('s3cret');
+  });
+
+  it('should log the URL without user, password or query', () => {
+    expect(redisUrlForLog('rediss://user:s3cret@redis.example.com:6380/2?password=s3cret')).toBe('rediss://redis.example.com:6380/2');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { TokenCache, tokenKey, type Verdict } from '../../src/auth/tokenCache.js';
+import { TokenCache, tokenKey, verdictTtlMs, type SharedCache, type Verdict } from '../../src/auth/tokenCache.js';
 import { identity as makeIdentity } from '../helpers/identity.js';
 
 const identity = (exp: number | null) => makeIdentity({ exp });
@@ -125,5 +125,138 @@ describe('TokenCache', () => {
     await lookup('t', v);
     expect(loads()).toBe(2);
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('verdictTtlMs', () => {
+  const now = 1_700_000_000_000;
+  const limits = { maxTtlMs: 300_000, negativeTtlMs: 10_000 };
+
+  it.each<[string, Verdict, number]>([
+    ['an inactive verdict: the negative TTL', { active: false }, 10_000],
+    ['a token without exp: the max TTL', { active: true, identity: identity(null) }, 300_000],
+    ['a token expiring after the max TTL: the max TTL', { active: true, identity: identity(now / 1000 + 3600) }, 300_000],
+    ['a token expiring sooner: until its exp', { active: true, identity: identity(now / 1000 + 60) }, 60_000],
+    ['an expired token: nothing', { active: true, identity: identity(now / 1000 - 1) }, -1000],
+  ])('should give %s', (_name, verdict, ttl) => {
+    expect(verdictTtlMs(verdict, now, limits)).toBe(ttl);
+  });
+});
+
+/** An in-memory stand-in for Redis that records what the cache asks of it. */
+function memoryShared(clock: { now: number }) {
+  const entries = new Map<string, { verdict: Verdict; expiresAtMs: number }>();
+  const calls = { gets: 0, sets: [] as { key: string; ttlMs: number }[] };
+  const shared: SharedCache = {
+    async get(key) {
+      calls.gets += 1;
+      const entry = entries.get(key);
+      return entry && entry.expiresAtMs > clock.now ? { verdict: entry.verdict, ttlMs: entry.expiresAtMs - clock.now } : undefined;
+    },
+    set(key, { verdict, ttlMs }) {
+      calls.sets.push({ key, ttlMs });
+      entries.set(key, { verdict, expiresAtMs: clock.now + ttlMs });
+    },
+    async close() {},
+  };
+  const put = (token: string, verdict: Verdict, ttlMs: number) => entries.set(tokenKey(token), { verdict, expiresAtMs: clock.now + ttlMs });
+  return { shared, calls, put };
+}
+
+describe('TokenCache with a shared cache', () => {
+  function setupShared(options: Partial<ConstructorParameters<typeof TokenCache>[0]> = {}) {
+    const clock = { now: 1_700_000_000_000 };
+    const memory = memoryShared(clock);
+    const cache = new TokenCache({ maxEntries: 100, maxTtlMs: 300_000, negativeTtlMs: 10_000, now: () => clock.now, shared: memory.shared, ...options });
+    let loads = 0;
+    const lookup = (token: string, verdict: Verdict = { active: true, identity: identity(null) }) =>
+      cache.get(token, async () => {
+        loads += 1;
+        return verdict;
+      });
+    return { cache, clock, lookup, loads: () => loads, ...memory };
+  }
+
+  it('should take a verdict another replica stored instead of loading it', async () => {
+    const { lookup, loads, put } = setupShared();
+    const stored: Verdict = { active: true, identity: makeIdentity({ id: 'from-redis' }) };
+    put('t', stored, 60_000);
+    expect(await lookup('t')).toEqual(stored);
+    expect(loads()).toBe(0);
+  });
+
+  it('should keep its copy only as long as the shared entry has left, not its own max TTL', async () => {
+    const { lookup, loads, put, clock, calls } = setupShared();
+    put('t', { active: true, identity: identity(null) }, 5_000);
+    await lookup('t');
+    clock.now += 4_999;
+    await lookup('t');
+    expect(calls.gets).toBe(1);
+    clock.now += 1;
+    await lookup('t');
+    expect(calls.gets).toBe(2);
+    expect(loads()).toBe(1);
+  });
+
+  it('should not keep a shared verdict beyond the token’s exp or its own max TTL', async () => {
+    const { lookup, loads, put, clock, calls } = setupShared({ maxTtlMs: 1_000 });
+    put('t', { active: true, identity: identity(null) }, 60_000);
+    await lookup('t');
+    clock.now += 999;
+    await lookup('t');
+    expect(calls.gets).toBe(1);
+    clock.now += 1;
+    await lookup('t');
+    // The local copy is gone; the shared entry still lives, so it is asked again rather than loaded.
+    expect(calls.gets).toBe(2);
+    expect(loads()).toBe(0);
+    put('expired', { active: true, identity: identity(clock.now / 1000 - 1) }, 60_000);
+    await lookup('expired');
+    expect(loads()).toBe(1);
+  });
+
+  it('should store a loaded verdict in the shared cache for as long as it keeps it', async () => {
+    const { lookup, calls, clock } = setupShared();
+    await lookup('soon', { active: true, identity: identity(clock.now / 1000 + 60) });
+    await lookup('bad', { active: false });
+    await lookup('expired', { active: true, identity: identity(clock.now / 1000 - 1) });
+    expect(calls.sets).toEqual([
+      { key: tokenKey('soon'), ttlMs: 60_000 },
+      { key: tokenKey('bad'), ttlMs: 10_000 },
+    ]);
+  });
+
+  it('should not share an inactive verdict when the negative TTL is 0', async () => {
+    const { lookup, calls } = setupShared({ negativeTtlMs: 0 });
+    await lookup('bad', { active: false });
+    expect(calls.sets).toEqual([]);
+  });
+
+  it('should ask the shared cache once and load once for concurrent misses', async () => {
+    const { cache, calls } = setupShared();
+    let loads = 0;
+    const load = async (): Promise<Verdict> => {
+      loads += 1;
+      return { active: false };
+    };
+    await Promise.all(Array.from({ length: 20 }, () => cache.get('t', load)));
+    expect(calls.gets).toBe(1);
+    expect(loads).toBe(1);
+    expect(calls.sets).toHaveLength(1);
+  });
+
+  it('should load when the shared cache has nothing (or failed), and not store a failed load there', async () => {
+    const { cache, calls } = setupShared();
+    await expect(cache.get('t', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(calls.gets).toBe(1);
+    expect(calls.sets).toEqual([]);
+  });
+
+  it('should still use the shared cache when the local one is off', async () => {
+    const { lookup, loads, calls } = setupShared({ maxEntries: 0 });
+    await lookup('t');
+    await lookup('t');
+    expect(loads()).toBe(1);
+    expect(calls.gets).toBe(2);
   });
 });

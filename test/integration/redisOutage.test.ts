@@ -1,0 +1,187 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { redisKeyPrefix } from '../../src/auth/redisCache.js';
+import { tokenKey } from '../../src/auth/tokenCache.js';
+import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis.js';
+import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
+
+/**
+ * Redis is an optimisation, never a dependency: paused, killed, restarted or absent at start,
+ * requests still succeed (from the local cache or by introspection), the outage and its
+ * recovery are each logged once, and sharing resumes by itself. Each test has its own
+ * redis-server to do that to.
+ */
+let issuer: TestIssuer;
+let redisServer: RedisServer;
+let inspector: Redis | undefined;
+let servers: TestServer[] = [];
+
+const OUTAGE = 'shared token cache unavailable: using the local cache and introspection';
+const RECOVERED = 'shared token cache recovered';
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+});
+
+afterEach(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  servers = [];
+  inspector?.disconnect();
+  inspector = undefined;
+  await redisServer.close();
+});
+
+afterAll(() => issuer.close());
+
+/** Twice the production timeout, so a busy machine does not fake an outage the test then miscounts. */
+const TIMEOUT_MS = 500;
+
+async function replica(): Promise<TestServer> {
+  const server = await startTestServer({ issuer, redis: { url: redisServer.url, timeoutMs: TIMEOUT_MS } });
+  servers.push(server);
+  return server;
+}
+
+/** A client of our own to look into Redis, never one of the replicas'. */
+function redis(): Redis {
+  inspector ??= new Redis(redisServer.url, { maxRetriesPerRequest: 1, disconnectTimeout: 50 });
+  return inspector;
+}
+
+const keyOf = (token: string) =>
+  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId }) + tokenKey(token);
+
+const stored = (token: string) => until(async () => (await redis().exists(keyOf(token))) === 1, 'the verdict in Redis');
+
+const messages = (server: TestServer) => server.logs.map((line) => (JSON.parse(line) as { msg: string }).msg);
+const count = (server: TestServer, message: string) => messages(server).filter((msg) => msg === message).length;
+const connected = (server: TestServer) => messages(server).includes('shared token cache connected');
+
+async function introspectionsDuring(action: () => Promise<unknown>): Promise<number> {
+  const before = issuer.introspections;
+  await action();
+  return issuer.introspections - before;
+}
+
+/** A token cached by `a` and readable by `b` through Redis costs one introspection. */
+async function expectSharing(a: TestServer, b: TestServer): Promise<void> {
+  const token = await issuer.mintToken();
+  const calls = await introspectionsDuring(async () => {
+    expect((await a.post('{ hello }', bearer(token))).status).toBe(200);
+    await stored(token);
+    expect((await b.post('{ hello }', bearer(token))).status).toBe(200);
+  });
+  expect(calls).toBe(1);
+}
+
+async function expectServedWithoutRedis(server: TestServer, tokens: number): Promise<void> {
+  const minted = await Promise.all(Array.from({ length: tokens }, () => issuer.mintToken()));
+  const calls = await introspectionsDuring(async () => {
+    for (const token of minted) {
+      const res = await server.post('{ me { id } }', bearer(token));
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ me: { id: issuer.demoUser.sub } });
+    }
+  });
+  expect(calls).toBe(tokens);
+}
+
+describe('when Redis fails', () => {
+  it('should fall back to the local cache and introspection while Redis is paused, and share again after', async () => {
+    redisServer = await startRedisServer();
+    const [a, b] = await Promise.all([replica(), replica()]);
+    await until(() => connected(a) && connected(b), 'both replicas connected');
+    const cached = await issuer.mintToken();
+    await a.post('{ hello }', bearer(cached));
+    await stored(cached);
+
+    redisServer.pause();
+    // A token only Redis knows: b cannot reach it, so it asks ZITADEL instead of failing.
+    expect(await introspectionsDuring(async () => expect((await b.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(1);
+    // a still has it locally.
+    expect(await introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
+    await expectServedWithoutRedis(a, 3);
+    expect(count(a, OUTAGE)).toBe(1);
+
+    redisServer.resume();
+    await until(() => count(a, RECOVERED) === 1 && count(b, RECOVERED) === 1, 'both replicas to recover');
+    await expectSharing(a, b);
+    expect(count(a, OUTAGE)).toBe(1);
+    expect(count(b, OUTAGE)).toBe(1);
+  });
+
+  it('should keep serving when Redis is killed, and log the outage once, not once per request', async () => {
+    redisServer = await startRedisServer();
+    const a = await replica();
+    await until(() => connected(a), 'the replica connected');
+    const cached = await issuer.mintToken();
+    await a.post('{ hello }', bearer(cached));
+    await stored(cached);
+
+    await redisServer.stop();
+    await expectServedWithoutRedis(a, 5);
+    expect(await introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
+    // Long enough for several failed reconnects (after 0.1, 0.3, 0.6, 1 s): still one line.
+    await sleep(1200);
+    expect(count(a, OUTAGE)).toBe(1);
+    expect(count(a, RECOVERED)).toBe(0);
+  });
+
+  it('should reconnect by itself when Redis is restarted, log the recovery once, and share again', async () => {
+    redisServer = await startRedisServer();
+    const [a, b] = await Promise.all([replica(), replica()]);
+    await until(() => connected(a) && connected(b), 'both replicas connected');
+    await expectSharing(a, b);
+
+    await redisServer.stop();
+    await expectServedWithoutRedis(a, 2);
+    await redisServer.start();
+    await until(() => count(a, RECOVERED) === 1 && count(b, RECOVERED) === 1, 'both replicas to reconnect');
+    await expectSharing(a, b);
+    await expectSharing(b, a);
+    for (const server of [a, b]) {
+      expect(count(server, OUTAGE)).toBe(1);
+      expect(count(server, RECOVERED)).toBe(1);
+    }
+  });
+
+  it('should start and serve while Redis is down, and use it once it is up', async () => {
+    redisServer = await startRedisServer();
+    await redisServer.stop();
+    const a = await replica();
+    await expectServedWithoutRedis(a, 2);
+    await until(() => count(a, OUTAGE) === 1, 'the outage logged');
+
+    await redisServer.start();
+    const b = await replica();
+    await until(() => count(a, RECOVERED) === 1 && connected(b), 'both replicas connected');
+    await expectSharing(a, b);
+    expect(count(a, OUTAGE)).toBe(1);
+    expect(count(a, 'shared token cache connected')).toBe(0);
+  });
+
+  it('should never log the Redis password', async () => {
+    redisServer = await startRedisServer();
+    await redisServer.stop();
+    const server = await startTestServer({ issuer, redis: { url: `redis://default:s3cret-pw@127.0.0.1:${redisServer.port}`, timeoutMs: TIMEOUT_MS } });
+    servers.push(server);
+    await until(() => count(server, OUTAGE) === 1, 'the outage logged');
+    expect(server.logs.join('')).not.toContain('s3cret-pw');
+  });
+});
+
+describe('closing a replica', () => {
+  it('should release its Redis connection', async () => {
+    redisServer = await startRedisServer();
+    const clients = async () => String(await redis().client('LIST')).split('\n').filter(Boolean).length;
+    const alone = await clients();
+    const server = await startTestServer({ issuer, redis: { url: redisServer.url, timeoutMs: TIMEOUT_MS } });
+    await until(async () => (await clients()) === alone + 1, 'the replica connected');
+    await server.close();
+    await until(async () => (await clients()) === alone, 'its connection closed');
+  });
+});

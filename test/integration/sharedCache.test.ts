@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { redisKeyPrefix } from '../../src/auth/redisCache.js';
+import { tokenKey } from '../../src/auth/tokenCache.js';
+import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { testRedisUrl } from '../helpers/redis.js';
+import { bearer, startTestServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
+
+/**
+ * Replicas sharing verdicts through a real Redis: two createApp instances, each with its own
+ * in-process cache, against the real development issuer.
+ */
+let issuer: TestIssuer;
+let redisUrl: { url: string; close(): Promise<void> };
+let redis: Redis;
+const servers: TestServer[] = [];
+let a: TestServer;
+let b: TestServer;
+
+/** Nothing here is about timeouts: a generous one keeps a busy machine from turning a slow answer into a miss. */
+async function replica(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
+  const server = await startTestServer({ issuer, redis: { url: redisUrl.url, timeoutMs: 2000 }, ...options });
+  servers.push(server);
+  return server;
+}
+
+beforeAll(async () => {
+  redisUrl = await testRedisUrl();
+  redis = new Redis(redisUrl.url);
+  issuer = await startTestIssuer();
+  [a, b] = await Promise.all([replica(), replica()]);
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  await issuer.close();
+  redis.disconnect();
+  await redisUrl.close();
+});
+
+/** Where the replicas keep `token`'s verdict. */
+const keyOf = (token: string) =>
+  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId }) + tokenKey(token);
+
+/** Writes to Redis happen after the response: wait for the entry. */
+const stored = (token: string) => until(async () => (await redis.exists(keyOf(token))) === 1, 'the verdict in Redis');
+
+async function introspectionsDuring(action: () => Promise<unknown>): Promise<number> {
+  const before = issuer.introspections;
+  await action();
+  return issuer.introspections - before;
+}
+
+const ME = '{ me { id username email roles expiresAt } }';
+
+describe('a verdict cache shared through Redis', () => {
+  it('should let a second replica reuse the first one’s introspection', async () => {
+    const token = await issuer.mintToken();
+    const calls = await introspectionsDuring(async () => {
+      const first = await a.post(ME, bearer(token));
+      expect(first.status).toBe(200);
+      await stored(token);
+      const second = await b.post(ME, bearer(token));
+      expect(second.status).toBe(200);
+      expect(second.body).toEqual(first.body);
+      expect(second.body.data?.me).toMatchObject({ id: issuer.demoUser.sub, username: issuer.demoUser.username });
+    });
+    expect(calls).toBe(1);
+  });
+
+  it('should cost at most one introspection per replica for concurrent cold requests', async () => {
+    const token = await issuer.mintToken();
+    const calls = await introspectionsDuring(async () => {
+      const responses = await Promise.all([a, b].flatMap((server) => Array.from({ length: 20 }, () => server.post('{ hello }', bearer(token)))));
+      expect(responses.map((r) => r.status)).toEqual(Array(40).fill(200));
+    });
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(2);
+  });
+
+  it('should store the mapped identity as compact JSON, never the token or its jti', async () => {
+    const token = await issuer.mintToken();
+    await a.post(ME, bearer(token));
+    await stored(token);
+    const key = keyOf(token);
+    expect(key).not.toContain(token);
+    const value = (await redis.get(key))!;
+    expect(value).not.toContain(token);
+    const parsed = JSON.parse(value) as { identity: Record<string, unknown> };
+    expect(value).toBe(JSON.stringify(parsed));
+    const { sub, username, email } = issuer.demoUser;
+    expect(parsed).toEqual({
+      active: true,
+      identity: expect.objectContaining({ id: sub, username, email, exp: expect.any(Number) }),
+    });
+    expect(Object.keys(parsed.identity).sort()).toEqual(
+      ['clientId', 'email', 'emailVerified', 'exp', 'familyName', 'givenName', 'id', 'locale', 'name', 'organizationId', 'roleGrants', 'scopes', 'username'],
+    );
+    expect(Object.values(parsed.identity)).not.toContain(null);
+  });
+
+  it('should expire the entry at the token’s exp when that comes before the max TTL', async () => {
+    const token = await issuer.mintToken({ expiresInSeconds: 60 });
+    const exp = Date.now() + 60_000;
+    await a.post('{ hello }', bearer(token));
+    await stored(token);
+    const ttl = await redis.pttl(keyOf(token));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(Date.now() + ttl).toBeLessThanOrEqual(exp + 1000);
+  });
+
+  it('should expire the entry after the max TTL when the token lives longer', async () => {
+    const shortLived = await replica({ cache: { maxTtlMs: 30_000 } });
+    const token = await issuer.mintToken({ expiresInSeconds: 3600 });
+    await shortLived.post('{ hello }', bearer(token));
+    await stored(token);
+    const ttl = await redis.pttl(keyOf(token));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('should keep a copy taken from Redis only as long as the Redis entry, not its own max TTL', async () => {
+    // The first replica forgets verdicts after 1 s; the second would keep its own for 5 min.
+    const forgetful = await replica({ cache: { maxTtlMs: 1000 } });
+    const token = await issuer.mintToken();
+    await forgetful.post('{ hello }', bearer(token));
+    await stored(token);
+    expect(await introspectionsDuring(() => b.post('{ hello }', bearer(token)))).toBe(0);
+    await until(async () => (await redis.exists(keyOf(token))) === 0, 'the Redis entry to expire');
+    expect(await introspectionsDuring(() => b.post('{ hello }', bearer(token)))).toBe(1);
+  });
+
+  it('should share an inactive verdict for the negative TTL', async () => {
+    const token = 'not-a-token-anyone-issued';
+    const calls = await introspectionsDuring(async () => {
+      expect((await a.post('{ hello }', bearer(token))).status).toBe(401);
+      await stored(token);
+      expect((await b.post('{ hello }', bearer(token))).status).toBe(401);
+    });
+    expect(calls).toBe(1);
+    expect(await redis.get(keyOf(token))).toBe('{"active":false}');
+    const ttl = await redis.pttl(keyOf(token));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
+  });
+
+  it('should treat a value it cannot read as a miss, introspect, and replace it', async () => {
+    const token = await issuer.mintToken();
+    await redis.set(keyOf(token), '{"active":true,"identity":{"id":"someone-else","isAdmin":true}}', 'PX', 60_000);
+    const calls = await introspectionsDuring(async () => {
+      const res = await a.post('{ me { id } }', bearer(token));
+      expect(res.body.data).toEqual({ me: { id: issuer.demoUser.sub } });
+    });
+    expect(calls).toBe(1);
+    await until(async () => (await redis.get(keyOf(token)))?.includes(issuer.demoUser.sub) === true, 'the value replaced');
+  });
+
+  it('should not trust an entry that has no expiry', async () => {
+    const token = await issuer.mintToken();
+    await redis.set(keyOf(token), '{"active":true,"identity":{"id":"someone-else"}}');
+    const calls = await introspectionsDuring(async () => {
+      expect((await a.post('{ me { id } }', bearer(token))).body.data).toEqual({ me: { id: issuer.demoUser.sub } });
+    });
+    expect(calls).toBe(1);
+  });
+
+  it('should not share verdicts with a deployment that introspects as another client', async () => {
+    const other = await replica({ credentials: { method: 'client_secret_basic', ...issuer.basicClient } });
+    const token = await issuer.mintToken();
+    await a.post('{ hello }', bearer(token));
+    await stored(token);
+    expect(await introspectionsDuring(() => other.post('{ hello }', bearer(token)))).toBe(1);
+  });
+});
