@@ -19,6 +19,8 @@ export interface GraphQLContext {
 export class RequestAuth {
   readonly credential: BearerCredential;
   #identity: Identity | undefined;
+  /** Whether the token cache was asked already (once per request is enough). */
+  #looked = false;
   #loader: DataLoader<string, Identity> | undefined;
   readonly #verifier: TokenVerifier;
   readonly #signal: AbortSignal | undefined;
@@ -34,14 +36,22 @@ export class RequestAuth {
     return this.credential.kind !== 'none';
   }
 
-  /** Set once the identity is known: lets protected fields skip a promise on the hot path. */
+  /**
+   * The caller when known without waiting (verified earlier in this request, or remembered by
+   * the token cache): protected fields then resolve without a promise, a DataLoader or a timer.
+   */
   get current(): Identity | undefined {
+    if (this.#identity === undefined && !this.#looked && this.credential.kind === 'token') {
+      this.#looked = true;
+      this.#identity = this.#verifier.known(this.credential.token);
+    }
     return this.#identity;
   }
 
   /** The verified caller; rejects with AuthError, ProviderUnavailableError, or the signal's reason. */
   async require(): Promise<Identity> {
-    if (this.#identity) return this.#identity;
+    const current = this.current;
+    if (current) return current;
     const { credential } = this;
     if (credential.kind === 'none') throw new AuthError('missing_token');
     if (credential.kind === 'malformed') throw new AuthError('malformed_token');

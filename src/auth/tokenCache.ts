@@ -44,6 +44,8 @@ export function verdictTtlMs(verdict: Verdict, nowMs: number, { maxTtlMs, negati
   return exp === null ? maxTtlMs : Math.min(maxTtlMs, exp * 1000 - nowMs);
 }
 
+const EXPIRED: Verdict = { active: false };
+
 interface Entry {
   readonly verdict: Verdict;
   readonly expiresAtMs: number;
@@ -76,18 +78,28 @@ export class TokenCache {
     this.#entries = options.maxEntries > 0 ? new LRUCache({ max: options.maxEntries }) : undefined;
   }
 
+  /** Lookups answered from this process's memory, by verdict, and those that were not. */
+  readonly stats = { hits: 0, negativeHits: 0, misses: 0 };
+
   get size(): number {
     return this.#entries?.size ?? 0;
+  }
+
+  /**
+   * The verdict this process remembers, synchronously, or undefined. A remembered identity whose
+   * token has passed its `exp` turns into an inactive verdict: expiry is known without asking
+   * ZITADEL, so such a token is refused (401) even while ZITADEL is down.
+   */
+  peek(token: string): Verdict | undefined {
+    return this.#local(tokenKey(token));
   }
 
   /** The cached verdict, or the one `load` produces (shared by concurrent callers for the token). */
   get(token: string, load: () => Promise<Verdict>): Promise<Verdict> {
     const key = tokenKey(token);
-    const entry = this.#entries?.get(key);
-    if (entry) {
-      if (entry.expiresAtMs > this.#now()) return Promise.resolve(entry.verdict);
-      this.#entries?.delete(key);
-    }
+    const known = this.#local(key);
+    if (known) return Promise.resolve(known);
+    this.stats.misses += 1;
     let pending = this.#inflight.get(key);
     if (!pending) {
       pending = this.#lookup(key, load).finally(() => this.#inflight.delete(key));
@@ -112,6 +124,25 @@ export class TokenCache {
     this.#store(key, verdict, ttl);
     if (ttl > 0) shared?.set(key, { verdict, ttlMs: ttl });
     return verdict;
+  }
+
+  #local(key: string): Verdict | undefined {
+    const entry = this.#entries?.get(key);
+    if (!entry) return undefined;
+    const now = this.#now();
+    if (entry.expiresAtMs <= now) {
+      const { verdict } = entry;
+      if (verdict.active && verdict.identity.exp !== null && verdict.identity.exp * 1000 <= now) {
+        this.#store(key, EXPIRED, this.#options.negativeTtlMs);
+        this.stats.negativeHits += 1;
+        return EXPIRED;
+      }
+      this.#entries?.delete(key);
+      return undefined;
+    }
+    if (entry.verdict.active) this.stats.hits += 1;
+    else this.stats.negativeHits += 1;
+    return entry.verdict;
   }
 
   #store(key: string, verdict: Verdict, ttlMs: number): void {

@@ -9,6 +9,8 @@ import type { TokenCache, Verdict } from './tokenCache.js';
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
   verify(token: string): Promise<Identity>;
+  /** The identity this process already knows for the token, without waiting: the hot path. */
+  known(token: string): Identity | undefined;
 }
 
 /** What one way of checking a token (introspection, local JWT validation) decided. */
@@ -90,6 +92,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const verdict = await cache.get(token, () => load(token));
       if (!verdict.active) throw new AuthError('invalid_token');
       return verdict.identity;
+    },
+    known(token) {
+      const verdict = cache.peek(token);
+      return verdict?.active ? verdict.identity : undefined;
     },
   };
 }

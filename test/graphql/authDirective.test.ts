@@ -189,6 +189,7 @@ describe('the product schema', () => {
       async verify() {
         throw new TypeError('secret internal detail');
       },
+      known: () => undefined,
     };
     const { result } = await execute(server, '{ hello }', 'good', broken);
     expect(result.errors?.[0]).toMatchObject({ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });

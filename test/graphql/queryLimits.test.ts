@@ -19,6 +19,7 @@ function countingVerifier() {
       calls.count += 1;
       return identity({ id: 'alice' });
     },
+    known: () => undefined,
   };
   return { v, calls };
 }

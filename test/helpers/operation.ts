@@ -19,6 +19,8 @@ export function fakeVerifier(identities: Readonly<Record<string, Identity>>, beh
       if (!identity) throw new AuthError('invalid_token');
       return identity;
     },
+    // Nothing is remembered across operations: every operation verifies (and counts) once.
+    known: () => undefined,
   };
   return { verifier, calls };
 }

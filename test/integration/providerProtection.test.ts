@@ -104,6 +104,23 @@ describe('an issuer outage', () => {
     expect(s.logs.join('\n')).not.toContain(cached);
   });
 
+  it('should never serve a cached identity past its exp: 401 once it has passed, even while ZITADEL is down', async () => {
+    const s = await server({ guard: { failureThreshold: 1 } });
+    const token = await issuer.mintToken({ expiresInSeconds: 2 });
+    expect((await s.post('{ hello }', bearer(token))).status).toBe(200);
+    issuer.fault = { kind: 'reset' };
+    const before = issuer.introspections;
+    let res = await s.post('{ hello }', bearer(token));
+    expect(res.status).toBe(200); // still valid, and ZITADEL is not asked
+    for (let i = 0; i < 50 && res.status === 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      res = await s.post('{ hello }', bearer(token));
+    }
+    expect(res.status).toBe(401);
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'invalid_token' });
+    expect(issuer.introspections).toBe(before);
+  });
+
   it.each([
     ['a 502', { kind: 'status', status: 502 } as const],
     ['a reset connection', { kind: 'reset' } as const],

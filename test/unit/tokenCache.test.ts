@@ -33,16 +33,28 @@ describe('TokenCache', () => {
     expect(loads()).toBe(1);
   });
 
-  it('should forget an identity at the token’s exp when that comes before the max TTL', async () => {
-    const { lookup, loads, clock } = setup();
+  it('should refuse an identity at the token’s exp without asking again: expiry is known locally', async () => {
+    const { cache, lookup, loads, clock } = setup();
     const active: Verdict = { active: true, identity: identity(clock.now / 1000 + 60) };
     await lookup('t', active);
     clock.now += 59_999;
-    await lookup('t', active);
-    expect(loads()).toBe(1);
+    expect(await lookup('t', active)).toBe(active);
     clock.now += 1;
+    expect(cache.peek('t')).toEqual({ active: false });
+    expect(await lookup('t', active)).toEqual({ active: false });
+    expect(loads()).toBe(1);
+  });
+
+  it('should peek synchronously, and count hits, negative hits and misses', async () => {
+    const { cache, lookup } = setup();
+    const active: Verdict = { active: true, identity: identity(null) };
+    expect(cache.peek('t')).toBeUndefined();
     await lookup('t', active);
-    expect(loads()).toBe(2);
+    await lookup('bad', { active: false });
+    expect(cache.peek('t')).toBe(active);
+    expect(cache.peek('bad')).toEqual({ active: false });
+    await lookup('t', active);
+    expect(cache.stats).toEqual({ hits: 2, negativeHits: 1, misses: 2 });
   });
 
   it('should forget an identity after the max TTL when exp is later', async () => {
