@@ -124,7 +124,7 @@ export function createApp(options: AppOptions): App {
   const contextFor = createContextFactory(verifier);
   const httpServer = createHttpServer({
     apollo,
-    context: (req, signal) => contextFor(req.headers, signal),
+    context: (req, deadline) => contextFor(req.headers, deadline),
     // Not ready while the circuit is open: a load balancer sends traffic to replicas that can verify.
     ready: () => discovery.ready && !guard?.open,
     corsOrigins: options.corsOrigins,

@@ -4,6 +4,7 @@ import { parseAuthorization, type BearerCredential } from './auth/bearer.js';
 import { AuthError } from './auth/errors.js';
 import type { Identity } from './auth/identity.js';
 import type { TokenVerifier } from './auth/tokenVerifier.js';
+import { Deadline } from './deadline.js';
 
 export interface GraphQLContext {
   readonly auth: RequestAuth;
@@ -23,12 +24,12 @@ export class RequestAuth {
   #looked = false;
   #loader: DataLoader<string, Identity> | undefined;
   readonly #verifier: TokenVerifier;
-  readonly #signal: AbortSignal | undefined;
+  readonly #deadline: Deadline | undefined;
 
-  constructor(credential: BearerCredential, verifier: TokenVerifier, signal?: AbortSignal) {
+  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline) {
     this.credential = credential;
     this.#verifier = verifier;
-    this.#signal = signal;
+    this.#deadline = deadline;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -60,7 +61,7 @@ export class RequestAuth {
       (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token).catch((error: unknown) => error as Error))),
       { batch: false },
     );
-    this.#identity = await untilAborted(this.#loader.load(credential.token), this.#signal);
+    this.#identity = await untilAborted(this.#loader.load(credential.token), this.#deadline?.signal);
     return this.#identity;
   }
 }
@@ -79,9 +80,22 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
+/**
+ * One request's context. `signal` lives on the prototype: Apollo copies a context's own
+ * properties per operation, and copying a getter would make the AbortSignal for every request.
+ */
+class RequestContext implements GraphQLContext {
+  constructor(
+    readonly auth: RequestAuth,
+    readonly deadline: Deadline,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.deadline.signal;
+  }
+}
+
 export function createContextFactory(verifier: TokenVerifier) {
-  return (headers: IncomingHttpHeaders, signal: AbortSignal = new AbortController().signal): GraphQLContext => ({
-    auth: new RequestAuth(parseAuthorization(headers.authorization), verifier, signal),
-    signal,
-  });
+  return (headers: IncomingHttpHeaders, deadline: Deadline = new Deadline()): GraphQLContext =>
+    new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, deadline), deadline);
 }

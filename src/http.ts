@@ -5,13 +5,13 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
+import { Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
 import { queryLengthError } from './queryLimits.js';
 
 export interface HttpEdgeOptions {
   readonly apollo: ApolloServer<GraphQLContext>;
-  /** `signal` aborts when the request's deadline passes. */
-  readonly context: (req: IncomingMessage, signal: AbortSignal) => GraphQLContext;
+  readonly context: (req: IncomingMessage, deadline: Deadline) => GraphQLContext;
   /** Readiness: true once the issuer's metadata is known. */
   readonly ready: () => boolean;
   readonly corsOrigins: '*' | readonly string[];
@@ -51,18 +51,18 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
 
   function graphql(req: IncomingMessage, res: ServerResponse): void {
     // The deadline runs from the request's arrival (body upload included) to the response.
-    const deadline = new AbortController();
+    const deadline = new Deadline();
     const timer = setTimeout(() => {
       if (res.writableEnded) return;
       const error = new RequestTimeoutError(requestTimeoutMs);
-      deadline.abort(error);
+      deadline.expire(error);
       logger.warn({ timeoutMs: requestTimeoutMs }, 'request exceeded its deadline');
       sendError(res, 503, error.code, error.message);
     }, requestTimeoutMs);
     res.once('close', () => clearTimeout(timer));
 
     const fail: Next = (error) => {
-      if (deadline.signal.aborted) return;
+      if (deadline.expired) return;
       // body-parser's errors carry a client status (400 bad JSON, 413 too large, 415 charset).
       const status = (error as { status?: number } | undefined)?.status;
       if (status && status >= 400 && status < 500) {
@@ -81,19 +81,21 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         for (const [key, value] of Object.entries(req.headers)) {
           if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
         }
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const target = req.url ?? '/';
+        const query = target.indexOf('?');
         const request: HTTPGraphQLRequest = {
           method: (req.method ?? 'GET').toUpperCase(),
           headers,
-          search: url.search,
+          // The query string as URL#search has it ('' when absent); Apollo parses it.
+          search: query === -1 || query === target.length - 1 ? '' : target.slice(query),
           body: (req as { body?: unknown }).body,
         };
         const tooLong = queryLengthError(request.method, request.body, request.search, limits.maxQueryLength);
         if (tooLong) return sendJson(res, 400, { errors: [tooLong.toFormatted()] });
         apollo
-          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline.signal) })
+          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline) })
           .then(async (response) => {
-            if (deadline.signal.aborted) {
+            if (deadline.expired) {
               // The client already has its 503; the request's work has ended, its result is dropped.
               logger.debug('dropped the result of a request past its deadline');
               return;

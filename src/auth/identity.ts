@@ -1,3 +1,5 @@
+import { SharedValues } from './sharedValues.js';
+
 /**
  * The caller as our resolvers see it, mapped once from ZITADEL's introspection claims and
  * cached. Compact on purpose: no raw response, no token, no `jti`.
@@ -41,7 +43,7 @@ export function identityFromClaims(claims: IntrospectionClaims, options: Identit
   const id = str(claims.sub) ?? str(claims.client_id);
   if (id === null) return undefined;
   const email = str(claims.email);
-  return {
+  return compactIdentity({
     id,
     username: str(claims.username) ?? str(claims.preferred_username),
     name: str(claims.name),
@@ -55,6 +57,24 @@ export function identityFromClaims(claims: IntrospectionClaims, options: Identit
     scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
     clientId: str(claims.client_id),
     exp: typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? claims.exp : null,
+  });
+}
+
+const shared = new SharedValues();
+
+/**
+ * The identity with the values users have in common (scopes, role grants, organization, client,
+ * locale) replaced by shared instances: what 100 000 cached identities cost is then mostly what
+ * is personal to each (ids, names, email).
+ */
+export function compactIdentity(identity: Identity): Identity {
+  return {
+    ...identity,
+    locale: shared.string(identity.locale),
+    roleGrants: shared.grants(identity.roleGrants),
+    organizationId: shared.string(identity.organizationId),
+    scopes: shared.list(identity.scopes),
+    clientId: shared.string(identity.clientId),
   };
 }
 

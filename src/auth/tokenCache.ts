@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from './identity.js';
 
@@ -53,7 +53,7 @@ interface Entry {
 
 /** Cache key: SHA-256 of the token, so a heap dump or a shared cache never holds a usable token. */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 /**

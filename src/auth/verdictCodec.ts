@@ -1,4 +1,4 @@
-import type { Identity } from './identity.js';
+import { compactIdentity, type Identity } from './identity.js';
 import type { Verdict } from './tokenCache.js';
 
 /**
@@ -53,7 +53,7 @@ function decodeIdentity(value: unknown): Identity | undefined {
   if (!isStringArray(scopes)) return undefined;
   const grants = decodeRoleGrants(roleGrants);
   if (!grants) return undefined;
-  return {
+  return compactIdentity({
     id,
     username: strings.username ?? null,
     name: strings.name ?? null,
@@ -67,7 +67,7 @@ function decodeIdentity(value: unknown): Identity | undefined {
     scopes,
     clientId: strings.clientId ?? null,
     exp,
-  };
+  });
 }
 
 /** Role -> org ids, into a prototype-less object so a key like `__proto__` stays a plain key. */

@@ -87,7 +87,9 @@ export async function startIssuer({ delayMs, tokens }) {
   const child = start(here('issuer.mjs'), { BENCH_ISSUER_DELAY_MS: String(delayMs) });
   const issuer = { child, ...(await next(child, 'ready')) };
   child.send({ type: 'mint', count: tokens });
-  issuer.tokens = (await next(child, 'minted')).tokens;
+  const minted = await next(child, 'minted');
+  issuer.tokens = minted.tokens;
+  issuer.jwt = minted.jwt;
   return issuer;
 }
 

@@ -28,7 +28,8 @@ process.on('message', async (message) => {
       const user = { ...issuer.demoUser, sub: String(300000000000000000n + BigInt(i)) };
       tokens.push(await issuer.mintToken({ user, scope: 'openid profile email' }));
     }
-    process.send({ type: 'minted', tokens });
+    // And one JWT access token, for local validation.
+    process.send({ type: 'minted', tokens, jwt: await issuer.mintJwt({ scope: 'openid profile email' }) });
   }
   if (message.type === 'close') {
     await issuer.close();

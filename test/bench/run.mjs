@@ -1,13 +1,14 @@
 // `npm run bench`: our server against a plain Apollo Server 5 on the same machine, in one run.
 // Every server and the issuer run in their own process; runs are interleaved (A B C … C B A) so
 // drift on a noisy machine does not favour one side. Tunables (environment):
-//   BENCH_DURATION_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONNECTIONS (50),
+//   BENCH_DURATION_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
 //   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
 import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
 import { counts, freePort, here, next, peakRssMb, start, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DISTINCT_TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
 const DELAY_MS = Number(process.env.BENCH_ISSUER_DELAY_MS ?? 20);
@@ -57,11 +58,13 @@ async function main() {
     { name: '1 plain Apollo 5, no auth', server: await startPlain(), tokens: [] },
     { name: '2 ours, one token, cache warm', server: await startOurs(issuer, {}), tokens: [token] },
     { name: '3 ours, cache off (introspect per request)', server: await startOurs(issuer, { AUTH_CACHE_MAX_ENTRIES: '0' }), tokens: [token] },
+    { name: '5 ours, local JWT validation', server: await startOurs(issuer, { ZITADEL_TOKEN_VALIDATION: 'jwt' }), tokens: [issuer.jwt] },
+    { name: '5b ours, local JWT validation, cache off', server: await startOurs(issuer, { ZITADEL_TOKEN_VALIDATION: 'jwt', AUTH_CACHE_MAX_ENTRIES: '0' }), tokens: [issuer.jwt] },
   ];
   const rotation = { name: `4 ours, ${DISTINCT_TOKENS} tokens in rotation`, server: await startOurs(issuer, {}), tokens: distinct };
 
   // Warm up every server (JIT, connection pools, and the cache where there is one).
-  for (const s of scenarios) await load(s.server.url, s.tokens, { duration: 1 });
+  for (const s of scenarios) await load(s.server.url, s.tokens, { duration: 2 });
 
   const runs = new Map(scenarios.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -112,6 +115,9 @@ async function main() {
   console.log(`\nintrospections per distinct token: cold ${(cold.introspections / rotation.tokens.length).toFixed(3)}, warm ${(warm.introspections / rotation.tokens.length).toFixed(3)}`);
 
   stopAll();
+
+  const footprint = JSON.parse(execFileSync(process.execPath, ['--expose-gc', here('cacheFootprint.mjs')], { encoding: 'utf8' }));
+  console.log(`token cache: ${footprint.entries} identities from full ZITADEL responses cost ${footprint.heapMb.toFixed(1)} MB of heap (target < 64 MB)`);
 }
 
 main().then(

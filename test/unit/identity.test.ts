@@ -92,4 +92,17 @@ describe('identityFromClaims', () => {
     }, { projectId: '5' });
     expect(identity).toMatchObject({ id: '1', scopes: [], exp: null, email: null, roleGrants: { viewer: [] } });
   });
+
+  it('should share the values users have in common, frozen, and keep what is personal', () => {
+    const a = identityFromClaims({ ...fullResponse, sub: '1', email: 'a@acme.ch' }, { projectId: PROJECT_ID })!;
+    const b = identityFromClaims({ ...fullResponse, sub: '2', email: 'b@acme.ch' }, { projectId: PROJECT_ID })!;
+    expect(a.scopes).toBe(b.scopes);
+    expect(a.roleGrants).toBe(b.roleGrants);
+    expect(Object.isFrozen(a.scopes) && Object.isFrozen(a.roleGrants)).toBe(true);
+    expect([a.id, a.email, b.id, b.email]).toEqual(['1', 'a@acme.ch', '2', 'b@acme.ch']);
+    // Different grants are not confused with each other.
+    const c = identityFromClaims({ ...fullResponse, 'urn:zitadel:iam:org:project:roles': { writer: { [ORG_ID]: 'x' } } })!;
+    expect(roleNames(c)).toEqual(['writer']);
+    expect(roleNames(a)).toEqual(['admin', 'reader']);
+  });
 });
