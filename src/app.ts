@@ -19,6 +19,7 @@ import type { CacheConfig, ClientCredentials, GraphQLConfig, IntrospectionBudget
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
+import { Metrics } from './metrics.js';
 import { createApolloServer } from './server.js';
 
 export interface AppOptions {
@@ -84,18 +85,21 @@ export function createApp(options: AppOptions): App {
         logger,
       })
     : undefined;
-  const cache = new TokenCache({ ...options.cache, shared });
   let guard: IntrospectionGuard | undefined;
+  const cache = new TokenCache({ ...options.cache, shared });
+  const metrics = new Metrics({ cache, guard: () => guard });
   const checkFor = chooseTokenCheck(options.tokenValidation ?? 'introspection', {
     introspection: () => {
       if (!zitadel.credentials) throw new TypeError('introspection needs client credentials');
       guard = new IntrospectionGuard({
-        introspector: createIntrospectionClient({
-          discovery,
-          clientAuth: createClientAuth(zitadel.credentials),
-          http: httpClient,
-          timeoutMs: zitadel.timeoutMs,
-        }),
+        introspector: metrics.timed(
+          createIntrospectionClient({
+            discovery,
+            clientAuth: createClientAuth(zitadel.credentials),
+            http: httpClient,
+            timeoutMs: zitadel.timeoutMs,
+          }),
+        ),
         budget: new IntrospectionBudget(options.introspectionBudget ?? { ratePerSecond: 40, concurrency: 16 }),
         logger,
         ...options.guard,
@@ -124,12 +128,13 @@ export function createApp(options: AppOptions): App {
   const contextFor = createContextFactory(verifier);
   const httpServer = createHttpServer({
     apollo,
-    context: (req, deadline) => contextFor(req.headers, deadline),
+    context: (req, deadline, record) => contextFor(req.headers, deadline, record),
     // Not ready while the circuit is open: a load balancer sends traffic to replicas that can verify.
     ready: () => discovery.ready && !guard?.open,
     corsOrigins: options.corsOrigins,
     graphql: options.graphql,
     logger,
+    metrics,
   });
   apollo.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
 

@@ -175,7 +175,7 @@ export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig 
 function parseTokenValidation(env: Env): TokenValidationMode {
   const text = nonEmpty(env, 'ZITADEL_TOKEN_VALIDATION') ?? 'introspection';
   const mode = TOKEN_VALIDATION_MODES.find((m) => m === text);
-  if (!mode) throw new ConfigError('ZITADEL_TOKEN_VALIDATION', `must be one of ${TOKEN_VALIDATION_MODES.join(', ')}, got "${text}"`);
+  if (!mode) throw new ConfigError('ZITADEL_TOKEN_VALIDATION', `must be one of ${TOKEN_VALIDATION_MODES.join(', ')}, got ${shown(text)}`);
   return mode;
 }
 

@@ -3,11 +3,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseAuthorization, type BearerCredential } from './auth/bearer.js';
 import { AuthError } from './auth/errors.js';
 import type { Identity } from './auth/identity.js';
+import type { Verdict } from './auth/tokenCache.js';
 import type { TokenVerifier } from './auth/tokenVerifier.js';
 import { Deadline } from './deadline.js';
+import type { RequestRecord } from './requestRecord.js';
 
 export interface GraphQLContext {
   readonly auth: RequestAuth;
+  /** What the request did, for its log line and metrics (absent outside the HTTP edge). */
+  readonly record?: RequestRecord | undefined;
   /** Aborts when the request's deadline passes: slow work should stop then. */
   readonly signal: AbortSignal;
 }
@@ -20,16 +24,18 @@ export interface GraphQLContext {
 export class RequestAuth {
   readonly credential: BearerCredential;
   #identity: Identity | undefined;
-  /** Whether the token cache was asked already (once per request is enough). */
-  #looked = false;
+  /** What the token cache held when first asked (null: nothing); asked once per request. */
+  #known: Verdict | null | undefined;
   #loader: DataLoader<string, Identity> | undefined;
   readonly #verifier: TokenVerifier;
   readonly #deadline: Deadline | undefined;
+  readonly #record: RequestRecord | undefined;
 
-  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline) {
+  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline, record?: RequestRecord) {
     this.credential = credential;
     this.#verifier = verifier;
     this.#deadline = deadline;
+    this.#record = record;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -42,9 +48,12 @@ export class RequestAuth {
    * the token cache): protected fields then resolve without a promise, a DataLoader or a timer.
    */
   get current(): Identity | undefined {
-    if (this.#identity === undefined && !this.#looked && this.credential.kind === 'token') {
-      this.#looked = true;
-      this.#identity = this.#verifier.known(this.credential.token);
+    if (this.#identity === undefined && this.#known === undefined && this.credential.kind === 'token') {
+      this.#known = this.#verifier.known(this.credential.token) ?? null;
+      if (this.#known) {
+        if (this.#record) this.#record.auth = 'cache';
+        if (this.#known.active) this.#identity = this.#known.identity;
+      }
     }
     return this.#identity;
   }
@@ -53,6 +62,8 @@ export class RequestAuth {
   async require(): Promise<Identity> {
     const current = this.current;
     if (current) return current;
+    // Refused moments ago (or expired): no need to ask again.
+    if (this.#known?.active === false) throw new AuthError('invalid_token');
     const { credential } = this;
     if (credential.kind === 'none') throw new AuthError('missing_token');
     if (credential.kind === 'malformed') throw new AuthError('malformed_token');
@@ -61,8 +72,16 @@ export class RequestAuth {
       (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token).catch((error: unknown) => error as Error))),
       { batch: false },
     );
-    this.#identity = await untilAborted(this.#loader.load(credential.token), this.#deadline?.signal);
-    return this.#identity;
+    const started = performance.now();
+    try {
+      this.#identity = await untilAborted(this.#loader.load(credential.token), this.#deadline?.signal);
+      return this.#identity;
+    } finally {
+      if (this.#record && this.#record.auth === null) {
+        this.#record.auth = 'checked';
+        this.#record.authMs = performance.now() - started;
+      }
+    }
   }
 }
 
@@ -88,6 +107,7 @@ class RequestContext implements GraphQLContext {
   constructor(
     readonly auth: RequestAuth,
     readonly deadline: Deadline,
+    readonly record: RequestRecord | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -96,6 +116,6 @@ class RequestContext implements GraphQLContext {
 }
 
 export function createContextFactory(verifier: TokenVerifier) {
-  return (headers: IncomingHttpHeaders, deadline: Deadline = new Deadline()): GraphQLContext =>
-    new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, deadline), deadline);
+  return (headers: IncomingHttpHeaders, deadline: Deadline = new Deadline(), record?: RequestRecord): GraphQLContext =>
+    new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, deadline, record), deadline, record);
 }

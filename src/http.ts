@@ -7,16 +7,20 @@ import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
+import type { Metrics } from './metrics.js';
 import { queryLengthError } from './queryLimits.js';
+import { RequestRecord, requestIdFrom } from './requestRecord.js';
 
 export interface HttpEdgeOptions {
   readonly apollo: ApolloServer<GraphQLContext>;
-  readonly context: (req: IncomingMessage, deadline: Deadline) => GraphQLContext;
+  readonly context: (req: IncomingMessage, deadline: Deadline, record: RequestRecord) => GraphQLContext;
   /** Readiness: true once the issuer's metadata is known. */
   readonly ready: () => boolean;
   readonly corsOrigins: '*' | readonly string[];
   readonly graphql: Pick<GraphQLConfig, 'limits' | 'maxBodyBytes' | 'requestTimeoutMs'>;
   readonly logger: Logger;
+  /** Served at GET /metrics, and told of every GraphQL request that ends. */
+  readonly metrics?: Metrics;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -28,7 +32,10 @@ type Next = (error?: unknown) => void;
  * Apollo's standalone server does), plus the health endpoints. Nothing about auth here.
  */
 export function createHttpServer(options: HttpEdgeOptions): http.Server {
-  const { apollo, context, ready, logger } = options;
+  const { apollo, context, ready, logger, metrics } = options;
+  // The request line is built from RequestRecord fields alone, which never hold a token, so it
+  // skips the redaction pass (two thirds of the line's cost).
+  const requestLog = logger.child({}, { redact: { paths: [] } });
   const { limits, maxBodyBytes, requestTimeoutMs } = options.graphql;
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
   // Authorization, never in cookies, so no credentialed CORS is offered.
@@ -41,7 +48,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     415: ['BAD_REQUEST', 'Unsupported request body encoding; send UTF-8 JSON.'],
   };
 
-  function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  function sendError(res: ServerResponse, record: RequestRecord, status: number, code: string, message: string): void {
+    record.outcome = code;
     if (res.headersSent) {
       res.destroy();
       return;
@@ -49,17 +57,45 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     sendJson(res, status, { errors: [{ message, extensions: { code } }] });
   }
 
+  /** The request's one log line (never a header, so never a token) and its metrics. */
+  function ended(record: RequestRecord, res: ServerResponse): void {
+    const status = res.writableFinished ? res.statusCode : 499;
+    if (record.outcome === 'OK' && status >= 400) record.outcome = status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    metrics?.requestEnded(record, status);
+    if (!requestLog.isLevelEnabled('info')) return;
+    requestLog.info(
+      {
+        reqId: record.id,
+        operationName: record.operationName,
+        outcome: record.outcome,
+        status,
+        ms: round(performance.now() - record.startedAt),
+        auth: record.auth,
+        ...(record.authMs === null ? {} : { authMs: round(record.authMs) }),
+      },
+      'request',
+    );
+  }
+
   function graphql(req: IncomingMessage, res: ServerResponse): void {
+    const record = new RequestRecord(requestIdFrom(req.headers));
+    res.setHeader('x-request-id', record.id);
+    // Answers depend on the caller: no shared cache may keep them (Apollo's cache-control plugin,
+    // which we leave out, would say the same).
+    res.setHeader('cache-control', 'no-store');
     // The deadline runs from the request's arrival (body upload included) to the response.
     const deadline = new Deadline();
     const timer = setTimeout(() => {
       if (res.writableEnded) return;
       const error = new RequestTimeoutError(requestTimeoutMs);
       deadline.expire(error);
-      logger.warn({ timeoutMs: requestTimeoutMs }, 'request exceeded its deadline');
-      sendError(res, 503, error.code, error.message);
+      logger.warn({ reqId: record.id, timeoutMs: requestTimeoutMs }, 'request exceeded its deadline');
+      sendError(res, record, 503, error.code, error.message);
     }, requestTimeoutMs);
-    res.once('close', () => clearTimeout(timer));
+    res.once('close', () => {
+      clearTimeout(timer);
+      ended(record, res);
+    });
 
     const fail: Next = (error) => {
       if (deadline.expired) return;
@@ -67,10 +103,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       const status = (error as { status?: number } | undefined)?.status;
       if (status && status >= 400 && status < 500) {
         const [code, message] = bodyErrors[status] ?? ['BAD_REQUEST', 'Bad request.'];
-        sendError(res, status, code, message);
+        sendError(res, record, status, code, message);
       } else {
-        logger.error({ err: error }, 'request failed');
-        sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
+        logger.error({ reqId: record.id, err: error }, 'request failed');
+        sendError(res, record, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
       }
     };
     corsHandler(req, res, (corsError?: unknown) => {
@@ -91,13 +127,17 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
           body: (req as { body?: unknown }).body,
         };
         const tooLong = queryLengthError(request.method, request.body, request.search, limits.maxQueryLength);
-        if (tooLong) return sendJson(res, 400, { errors: [tooLong.toFormatted()] });
+        if (tooLong) {
+          const formatted = tooLong.toFormatted();
+          record.outcome = String(formatted.extensions?.code);
+          return sendJson(res, 400, { errors: [formatted] });
+        }
         apollo
-          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline) })
+          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline, record) })
           .then(async (response) => {
             if (deadline.expired) {
               // The client already has its 503; the request's work has ended, its result is dropped.
-              logger.debug('dropped the result of a request past its deadline');
+              logger.debug({ reqId: record.id }, 'dropped the result of a request past its deadline');
               return;
             }
             for (const [key, value] of response.headers) res.setHeader(key, value);
@@ -122,14 +162,34 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz':
-        return ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'waiting for issuer discovery' });
+        return ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready: waiting for ZITADEL' });
+      case '/metrics':
+        return metrics ? serveMetrics(metrics, res) : notFound(res);
       case '/':
         res.writeHead(302, { location: GRAPHQL_PATH }).end();
         return;
       default:
-        return sendJson(res, 404, { errors: [{ message: `Not found; the GraphQL endpoint is ${GRAPHQL_PATH}`, extensions: { code: 'NOT_FOUND' } }] });
+        return notFound(res);
     }
   });
+
+  function serveMetrics(metrics: Metrics, res: ServerResponse): void {
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics collection failed');
+        sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      },
+    );
+  }
+}
+
+function notFound(res: ServerResponse): void {
+  sendJson(res, 404, { errors: [{ message: `Not found; the GraphQL endpoint is ${GRAPHQL_PATH}`, extensions: { code: 'NOT_FOUND' } }] });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

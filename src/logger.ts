@@ -4,7 +4,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
  * JSON logs (pino). We never log tokens; redaction is the second line of defence should a
  * header or a form body ever reach a log call.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination: DestinationStream = bufferedStdout()): Logger {
   return pino(
     {
       level,
@@ -15,4 +15,17 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination,
   );
+}
+
+/**
+ * stdout through a buffer flushed every 4 KiB or 100 ms: a write(2) per request line would cost
+ * about a third of our throughput. Flushed synchronously at exit, so a stopping process keeps its
+ * last lines.
+ */
+function bufferedStdout(): DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => destination.flush(), 100);
+  timer.unref();
+  process.once('exit', () => destination.flushSync());
+  return destination;
 }

@@ -44,6 +44,8 @@ async function main(): Promise<void> {
     },
     'GraphQL API listening',
   );
+  // Logs are buffered; the start is worth seeing at once.
+  logger.flush();
   if (dev) printDevelopmentHint(dev.issuer, url, dev.token, config.tokenValidation);
   stopOnSignals(app, dev?.issuer, logger);
 }

@@ -8,6 +8,7 @@ import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode } from './errors.js';
 import { authStatusPlugin } from './plugins/authStatus.js';
+import { requestRecordPlugin } from './plugins/requestRecord.js';
 import { limitErrorOf, queryLimitRules } from './queryLimits.js';
 
 export interface ApolloOptions {
@@ -56,6 +57,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
     },
     plugins: [
       authStatusPlugin(),
+      requestRecordPlugin(),
       // Answers depend on the caller, so no shared cache may keep them, and the schema sets no
       // @cacheControl hints. Without this plugin Apollo no longer wraps every field resolver.
       ApolloServerPluginCacheControlDisabled(),

@@ -43,6 +43,8 @@ export class IntrospectionGuard implements Introspector {
   #nextProbeAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Requests refused because the budget was spent, for the metrics. */
+  readonly stats = { budgetRejections: 0 };
 
   constructor(options: IntrospectionGuardOptions) {
     this.#options = options;
@@ -69,7 +71,10 @@ export class IntrospectionGuard implements Introspector {
     for (let attempt = 0; ; attempt += 1) {
       const permit = this.#options.budget.tryAcquire();
       if (!permit) {
-        if (!previous) throw new IntrospectionBudgetError(this.#options.budget.retryAfterSeconds());
+        if (!previous) {
+          this.stats.budgetRejections += 1;
+          throw new IntrospectionBudgetError(this.#options.budget.retryAfterSeconds());
+        }
         // No budget left for a retry: the failure stands.
         this.#failed(previous);
         throw previous;

@@ -9,8 +9,8 @@ import type { TokenCache, Verdict } from './tokenCache.js';
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
   verify(token: string): Promise<Identity>;
-  /** The identity this process already knows for the token, without waiting: the hot path. */
-  known(token: string): Identity | undefined;
+  /** The verdict this process already holds for the token, without waiting: the hot path. */
+  known(token: string): Verdict | undefined;
 }
 
 /** What one way of checking a token (introspection, local JWT validation) decided. */
@@ -94,8 +94,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return verdict.identity;
     },
     known(token) {
-      const verdict = cache.peek(token);
-      return verdict?.active ? verdict.identity : undefined;
+      return cache.peek(token);
     },
   };
 }

@@ -63,6 +63,7 @@ export async function startOurs(issuer, env) {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
+    // Like the plain Apollo server, no line per request; scenario 2b measures the request log.
     LOG_LEVEL: 'warn',
     ZITADEL_ISSUER: issuer.issuer,
     ZITADEL_KEY_JSON: issuer.keyJson,

@@ -57,6 +57,7 @@ async function main() {
   const scenarios = [
     { name: '1 plain Apollo 5, no auth', server: await startPlain(), tokens: [] },
     { name: '2 ours, one token, cache warm', server: await startOurs(issuer, {}), tokens: [token] },
+    { name: '2b ours, as 2, with a JSON log line per request (LOG_LEVEL=info)', server: await startOurs(issuer, { LOG_LEVEL: 'info' }), tokens: [token] },
     { name: '3 ours, cache off (introspect per request)', server: await startOurs(issuer, { AUTH_CACHE_MAX_ENTRIES: '0' }), tokens: [token] },
     { name: '5 ours, local JWT validation', server: await startOurs(issuer, { ZITADEL_TOKEN_VALIDATION: 'jwt' }), tokens: [issuer.jwt] },
     { name: '5b ours, local JWT validation, cache off', server: await startOurs(issuer, { ZITADEL_TOKEN_VALIDATION: 'jwt', AUTH_CACHE_MAX_ENTRIES: '0' }), tokens: [issuer.jwt] },

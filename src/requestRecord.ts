@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** How the caller's token was known: from this process's memory, or checked (introspection, JWT, Redis). */
+export type AuthSource = 'cache' | 'checked';
+
+/**
+ * What one request did, filled in by the parts that know (the HTTP edge, the token check, the
+ * Apollo plugin) and written once as the request's log line and metrics. Holds no token.
+ */
+export class RequestRecord {
+  readonly startedAt = performance.now();
+  operationName: string | null = null;
+  /** `OK`, or the first error's code. */
+  outcome = 'OK';
+  auth: AuthSource | null = null;
+  /** Time spent waiting for the token check on a cache miss. */
+  authMs: number | null = null;
+
+  constructor(readonly id: string) {}
+}
+
+// Generous for trace ids and UUIDs, nothing that could break a log line or a header.
+const SANE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+/** The caller's X-Request-Id when it is sane (so traces line up across services), else a new one. */
+export function requestIdFrom(headers: IncomingHttpHeaders): string {
+  const incoming = headers['x-request-id'];
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
