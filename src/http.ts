@@ -70,7 +70,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         outcome: record.outcome,
         status,
         ms: round(performance.now() - record.startedAt),
-        auth: record.auth,
+        ...(record.auth === null ? {} : { auth: record.auth }),
         ...(record.authMs === null ? {} : { authMs: round(record.authMs) }),
       },
       'request',

@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode } from './errors.js';
-import { authStatusPlugin } from './plugins/authStatus.js';
-import { requestRecordPlugin } from './plugins/requestRecord.js';
+import { applyAuthStatus } from './plugins/authStatus.js';
+import { noteOutcome } from './plugins/requestRecord.js';
 import { limitErrorOf, queryLimitRules } from './queryLimits.js';
 
 export interface ApolloOptions {
@@ -56,8 +56,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       return { message: 'Internal server error.', path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.InternalServerError } };
     },
     plugins: [
-      authStatusPlugin(),
-      requestRecordPlugin(),
+      responsePlugin(),
       // Answers depend on the caller, so no shared cache may keep them, and the schema sets no
       // @cacheControl hints. Without this plugin Apollo no longer wraps every field resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -72,4 +71,19 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       ...(options.plugins ?? []),
     ],
   });
+}
+
+/**
+ * Our one plugin with a per-request hook (Apollo pays per plugin and per hook): the HTTP status
+ * of auth failures, then the outcome for the request's log line.
+ */
+function responsePlugin(): ApolloServerPlugin<GraphQLContext> {
+  // Stateless, so one listener serves every request.
+  const listener: GraphQLRequestListener<GraphQLContext> = {
+    async willSendResponse(requestContext) {
+      applyAuthStatus(requestContext);
+      noteOutcome(requestContext);
+    },
+  };
+  return { requestDidStart: async () => listener };
 }

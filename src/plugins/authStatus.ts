@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
+import type { GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
@@ -46,17 +46,12 @@ export function authStatus(
   return { status: 403, headers: { 'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope"` } };
 }
 
-export function authStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
-  // Stateless, so one listener serves every request.
-  const listener: GraphQLRequestListener<GraphQLContext> = {
-    async willSendResponse({ response, contextValue }) {
-      if (response.body.kind !== 'single') return;
-      const { data, errors } = response.body.singleResult;
-      const decision = authStatus(data, errors, contextValue?.auth.presentedToken ?? false);
-      if (!decision) return;
-      response.http.status = decision.status;
-      for (const [name, value] of Object.entries(decision.headers)) response.http.headers.set(name, value);
-    },
-  };
-  return { requestDidStart: async () => listener };
+/** Sets the status and headers `authStatus` decides on the finished response. */
+export function applyAuthStatus({ response, contextValue }: GraphQLRequestContextWillSendResponse<GraphQLContext>): void {
+  if (response.body.kind !== 'single') return;
+  const { data, errors } = response.body.singleResult;
+  const decision = authStatus(data, errors, contextValue?.auth.presentedToken ?? false);
+  if (!decision) return;
+  response.http.status = decision.status;
+  for (const [name, value] of Object.entries(decision.headers)) response.http.headers.set(name, value);
 }
