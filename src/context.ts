@@ -115,7 +115,10 @@ class RequestContext implements GraphQLContext {
   }
 }
 
+/** Outside the HTTP edge (tests, executeOperation): a deadline that never passes. */
+const NO_DEADLINE = new Deadline(Number.POSITIVE_INFINITY, () => undefined);
+
 export function createContextFactory(verifier: TokenVerifier) {
-  return (headers: IncomingHttpHeaders, deadline: Deadline = new Deadline(), record?: RequestRecord): GraphQLContext =>
+  return (headers: IncomingHttpHeaders, deadline: Deadline = NO_DEADLINE, record?: RequestRecord): GraphQLContext =>
     new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, deadline, record), deadline, record);
 }

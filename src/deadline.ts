@@ -7,6 +7,12 @@ export class Deadline {
   #controller: AbortController | undefined;
   #reason: Error | undefined;
 
+  constructor(
+    /** performance.now() time at which it passes. */
+    readonly at: number,
+    readonly onExpire: (deadline: Deadline) => void,
+  ) {}
+
   get expired(): boolean {
     return this.#reason !== undefined;
   }
@@ -23,5 +29,55 @@ export class Deadline {
   expire(reason: Error): void {
     this.#reason ??= reason;
     this.#controller?.abort(reason);
+  }
+}
+
+/**
+ * Every request's deadline, watched by one timer instead of a timer per request (which cost
+ * about 4 % of our throughput). All deadlines have the same length, so the order they were set
+ * in is the order they pass in: each tick looks only at the ones due. A deadline passes at most
+ * `tickMs` late.
+ */
+export class Deadlines {
+  readonly #pending = new Set<Deadline>();
+  readonly #timeoutMs: number;
+  readonly #tickMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+    this.#tickMs = Math.max(1, Math.min(250, Math.floor(timeoutMs / 4)));
+  }
+
+  /** A deadline `timeoutMs` from now; `onExpire` runs if it passes before `settle`. */
+  start(onExpire: (deadline: Deadline) => void): Deadline {
+    const deadline = new Deadline(performance.now() + this.#timeoutMs, onExpire);
+    this.#pending.add(deadline);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+      // Deadlines never keep a stopping process alive.
+      this.#timer.unref();
+    }
+    return deadline;
+  }
+
+  /** The request ended: its deadline no longer matters. */
+  settle(deadline: Deadline): void {
+    this.#pending.delete(deadline);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    for (const deadline of this.#pending) {
+      if (deadline.at > now) break;
+      this.#pending.delete(deadline);
+      deadline.onExpire(deadline);
+    }
+    if (this.#pending.size === 0) this.stop();
   }
 }

@@ -5,7 +5,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
-import { Deadline } from './deadline.js';
+import { Deadlines, type Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { queryLengthError } from './queryLimits.js';
@@ -37,6 +37,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   // skips the redaction pass (two thirds of the line's cost).
   const requestLog = logger.child({}, { redact: { paths: [] } });
   const { limits, maxBodyBytes, requestTimeoutMs } = options.graphql;
+  const deadlines = new Deadlines(requestTimeoutMs);
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
   // Authorization, never in cookies, so no credentialed CORS is offered.
   const corsHandler = cors({ origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], maxAge: 600 });
@@ -84,16 +85,15 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     // which we leave out, would say the same).
     res.setHeader('cache-control', 'no-store');
     // The deadline runs from the request's arrival (body upload included) to the response.
-    const deadline = new Deadline();
-    const timer = setTimeout(() => {
+    const deadline = deadlines.start(() => {
       if (res.writableEnded) return;
       const error = new RequestTimeoutError(requestTimeoutMs);
       deadline.expire(error);
       logger.warn({ reqId: record.id, timeoutMs: requestTimeoutMs }, 'request exceeded its deadline');
       sendError(res, record, 503, error.code, error.message);
-    }, requestTimeoutMs);
+    });
     res.once('close', () => {
-      clearTimeout(timer);
+      deadlines.settle(deadline);
       ended(record, res);
     });
 
@@ -154,7 +154,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     });
   }
 
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     switch (path) {
       case GRAPHQL_PATH:
@@ -172,6 +172,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         return notFound(res);
     }
   });
+  server.once('close', () => deadlines.stop());
+  return server;
 
   function serveMetrics(metrics: Metrics, res: ServerResponse): void {
     metrics.registry.metrics().then(

@@ -1,0 +1,50 @@
+import { describe, expect, it } from '@jest/globals';
+import { Deadline, Deadlines } from '../../src/deadline.js';
+
+const until = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
+describe('Deadlines', () => {
+  it('should expire the deadlines not settled, in the order they started, and only those', async () => {
+    const deadlines = new Deadlines(40);
+    const expired: string[] = [];
+    const a = deadlines.start(() => expired.push('a'));
+    const b = deadlines.start(() => expired.push('b'));
+    deadlines.start(() => expired.push('c'));
+    deadlines.settle(b);
+    await until(() => expired.length === 2);
+    expect(expired).toEqual(['a', 'c']);
+    expect(a.at).toBeLessThanOrEqual(performance.now());
+    deadlines.stop();
+  });
+
+  it('should let a settled request go unnoticed', async () => {
+    const deadlines = new Deadlines(10);
+    let fired = false;
+    deadlines.settle(deadlines.start(() => (fired = true)));
+    const later = deadlines.start(() => undefined);
+    await until(() => later.at < performance.now() - 30);
+    expect(fired).toBe(false);
+    deadlines.stop();
+  });
+});
+
+describe('Deadline', () => {
+  it('should make its AbortSignal only when asked, aborted with the reason if already expired', () => {
+    const deadline = new Deadline(0, () => undefined);
+    const reason = new Error('too late');
+    deadline.expire(reason);
+    expect(deadline.expired).toBe(true);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.signal.reason).toBe(reason);
+  });
+
+  it('should abort a signal handed out earlier when it expires', () => {
+    const deadline = new Deadline(0, () => undefined);
+    const { signal } = deadline;
+    expect(signal.aborted).toBe(false);
+    deadline.expire(new Error('late'));
+    expect(signal.aborted).toBe(true);
+  });
+});
