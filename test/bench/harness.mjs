@@ -1,6 +1,7 @@
 // Shared by `npm run bench` and `npm run soak`: the issuer and the servers, each in its own
 // process, on free loopback ports, always killed when the run ends.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +12,31 @@ const children = new Set();
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 process.on('SIGINT', () => process.exit(130));
 
-export function start(script, env, args = []) {
+/**
+ * With two or more CPUs and taskset (Linux), the server under test gets the last CPU to itself
+ * and the load generator and the issuer share the others: runs then differ by the server alone,
+ * not by where the scheduler happened to put it.
+ */
+const pinning = availableParallelism() >= 2 && (() => {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 2}`, String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+export const pinnedNote = pinning
+  ? `servers pinned to CPU ${availableParallelism() - 1}, load generator and issuer to the others`
+  : 'no CPU pinning (needs taskset and two CPUs)';
+
+function pin(pid, cpus) {
+  if (pinning) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** `server: true` gives it the CPU of its own. */
+export function start(script, env, args = [], { server = false } = {}) {
   const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  if (server) pin(child.pid, String(availableParallelism() - 1));
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -59,20 +83,25 @@ export function peakRssMb(pid) {
 
 export async function startOurs(issuer, env) {
   const port = await freePort();
-  const child = start(here('../../dist/main.js'), {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    // Like the plain Apollo server, no line per request; scenario 2b measures the request log.
-    LOG_LEVEL: 'warn',
-    ZITADEL_ISSUER: issuer.issuer,
-    ZITADEL_KEY_JSON: issuer.keyJson,
-    ZITADEL_PROJECT_ID: issuer.projectId,
-    // The budget protects ZITADEL in production; here it would measure the budget, not us.
-    ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
-    ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
-    ...env,
-  });
+  const child = start(
+    here('../../dist/main.js'),
+    {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      // Like the plain Apollo server, no line per request; scenario 2b measures the request log.
+      LOG_LEVEL: 'warn',
+      ZITADEL_ISSUER: issuer.issuer,
+      ZITADEL_KEY_JSON: issuer.keyJson,
+      ZITADEL_PROJECT_ID: issuer.projectId,
+      // The budget protects ZITADEL in production; here it would measure the budget, not us.
+      ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
+      ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
+      ...env,
+    },
+    [],
+    { server: true },
+  );
   await waitReady(`http://127.0.0.1:${port}/readyz`);
   return { child, url: `http://127.0.0.1:${port}/graphql` };
 }

@@ -5,7 +5,7 @@
 //   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { counts, freePort, here, next, peakRssMb, start, startIssuer, startOurs, stopAll } from './harness.mjs';
+import { counts, freePort, here, next, peakRssMb, pinnedNote, start, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -16,7 +16,7 @@ const BODY = JSON.stringify({ query: '{ hello }' });
 
 async function startPlain() {
   const port = await freePort();
-  const child = start(here('plainApollo.mjs'), { NODE_ENV: 'production', PORT: String(port) });
+  const child = start(here('plainApollo.mjs'), { NODE_ENV: 'production', PORT: String(port) }, [], { server: true });
   await next(child, 'ready');
   return { child, url: `http://127.0.0.1:${port}/graphql` };
 }
@@ -105,7 +105,7 @@ async function main() {
   );
 
   const ceiling = rows[0];
-  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}\n`);
+  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}, ${pinnedNote}\n`);
   console.log('| scenario | req/s (mean) | runs | ratio to 1 | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
