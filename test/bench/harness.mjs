@@ -17,16 +17,18 @@ process.on('SIGINT', () => process.exit(130));
  * and the load generator and the issuer share the others: runs then differ by the server alone,
  * not by where the scheduler happened to put it.
  */
-const pinning = availableParallelism() >= 2 && (() => {
+// Counted before pinning: once pinned, this process sees only its own CPUs.
+const CPUS = availableParallelism();
+const pinning = CPUS >= 2 && (() => {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 2}`, String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-p', '-c', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 })();
 export const pinnedNote = pinning
-  ? `servers pinned to CPU ${availableParallelism() - 1}, load generator and issuer to the others`
+  ? `servers pinned to CPU ${CPUS - 1}, load generator and issuer to the others`
   : 'no CPU pinning (needs taskset and two CPUs)';
 
 function pin(pid, cpus) {
@@ -36,7 +38,7 @@ function pin(pid, cpus) {
 /** `server: true` gives it the CPU of its own. */
 export function start(script, env, args = [], { server = false } = {}) {
   const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  if (server) pin(child.pid, String(availableParallelism() - 1));
+  if (server) pin(child.pid, String(CPUS - 1));
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
