@@ -108,6 +108,13 @@ export async function startOurs(issuer, env) {
   return { child, url: `http://127.0.0.1:${port}/graphql` };
 }
 
+/** CPU time a process has used so far (user + system), in microseconds (Linux; 10 ms ticks). */
+export function cpuMicros(pid) {
+  // /proc/<pid>/stat: fields 14 and 15 (utime, stime) follow the parenthesised command name.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 /** Resident set size of a process now, in MB (Linux). */
 export function rssMb(pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

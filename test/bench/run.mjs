@@ -5,7 +5,7 @@
 //   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { counts, freePort, here, next, peakRssMb, pinnedNote, start, startIssuer, startOurs, stopAll } from './harness.mjs';
+import { counts, cpuMicros, freePort, here, next, peakRssMb, pinnedNote, start, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -72,7 +72,9 @@ async function main() {
     const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
     for (const s of order) {
       const before = await counts(issuer);
+      const cpuBefore = cpuMicros(s.server.child.pid);
       const run = await load(s.server.url, s.tokens);
+      run.cpuPerRequest = (cpuMicros(s.server.child.pid) - cpuBefore) / run.total;
       run.introspections = (await counts(issuer)).introspections - before.introspections;
       runs.get(s.name).push(run);
       process.stderr.write(`round ${round + 1} ${s.name}: ${Math.round(run.rps)} req/s\n`);
@@ -96,6 +98,7 @@ async function main() {
     p99: mean(rs.map((r) => r.p99)),
     introspections: rs.reduce((a, r) => a + r.introspections, 0),
     requests: rs.reduce((a, r) => a + r.total, 0),
+    cpu: mean(rs.map((r) => r.cpuPerRequest)),
     rss: peakRssMb(scenarios.find((s) => s.name === name).server.child.pid),
   }));
   const rotationRss = peakRssMb(rotation.server.child.pid);
@@ -106,11 +109,11 @@ async function main() {
 
   const ceiling = rows[0];
   console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}, ${pinnedNote}\n`);
-  console.log('| scenario | req/s (mean) | runs | ratio to 1 | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
-  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| scenario | req/s (mean) | runs | ratio to 1 | server CPU µs/request | CPU ratio to 1 | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${Math.round(r.rps)} | ${r.each} | ${(r.rps / ceiling.rps).toFixed(2)}× | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${(r.p99 - ceiling.p99).toFixed(1)} | ${r.requests} | ${r.introspections} | ${r.rss.toFixed(0)} |`,
+      `| ${r.name} | ${Math.round(r.rps)} | ${r.each} | ${(r.rps / ceiling.rps).toFixed(2)}× | ${r.cpu === undefined ? '—' : r.cpu.toFixed(1)} | ${r.cpu === undefined ? '—' : `${(r.cpu / ceiling.cpu).toFixed(2)}×`} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${(r.p99 - ceiling.p99).toFixed(1)} | ${r.requests} | ${r.introspections} | ${r.rss.toFixed(0)} |`,
     );
   }
   console.log(`\nintrospections per distinct token: cold ${(cold.introspections / rotation.tokens.length).toFixed(3)}, warm ${(warm.introspections / rotation.tokens.length).toFixed(3)}`);
