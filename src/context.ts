@@ -5,7 +5,7 @@ import { AuthError } from './auth/errors.js';
 import type { Identity } from './auth/identity.js';
 import type { Verdict } from './auth/tokenCache.js';
 import type { TokenVerifier } from './auth/tokenVerifier.js';
-import { Deadline } from './deadline.js';
+import type { Deadline } from './deadline.js';
 import type { RequestRecord } from './requestRecord.js';
 
 export interface GraphQLContext {
@@ -106,19 +106,19 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 class RequestContext implements GraphQLContext {
   constructor(
     readonly auth: RequestAuth,
-    readonly deadline: Deadline,
+    readonly deadline: Deadline | undefined,
     readonly record: RequestRecord | undefined,
   ) {}
 
   get signal(): AbortSignal {
-    return this.deadline.signal;
+    return this.deadline?.signal ?? NEVER;
   }
 }
 
-/** Outside the HTTP edge (tests, executeOperation): a deadline that never passes. */
-const NO_DEADLINE = new Deadline(Number.POSITIVE_INFINITY, () => undefined);
+/** Outside the HTTP edge (tests, executeOperation) there is no deadline: a signal that never aborts. */
+const NEVER = new AbortController().signal;
 
 export function createContextFactory(verifier: TokenVerifier) {
-  return (headers: IncomingHttpHeaders, deadline: Deadline = NO_DEADLINE, record?: RequestRecord): GraphQLContext =>
+  return (headers: IncomingHttpHeaders, deadline?: Deadline, record?: RequestRecord): GraphQLContext =>
     new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, deadline, record), deadline, record);
 }
