@@ -29,7 +29,8 @@ type Next = (error?: unknown) => void;
 
 /**
  * The node:http edge: turns a Node request into Apollo's HTTPGraphQLRequest and back (as
- * Apollo's standalone server does), plus the health endpoints. Nothing about auth here.
+ * Apollo's standalone server does), with each request's id, deadline, log line and metrics, plus
+ * the health and metrics endpoints. Nothing about auth here.
  */
 export function createHttpServer(options: HttpEdgeOptions): http.Server {
   const { apollo, context, ready, logger, metrics } = options;
@@ -60,6 +61,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
 
   /** The request's one log line (never a header, so never a token) and its metrics. */
   function ended(record: RequestRecord, res: ServerResponse): void {
+    // 499 (as nginx logs it): the client went away before the response was finished.
     const status = res.writableFinished ? res.statusCode : 499;
     if (record.outcome === 'OK' && status >= 400) record.outcome = status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
     metrics?.requestEnded(record, status);
