@@ -3,7 +3,7 @@ import type { Discovery } from './discovery.js';
 import { ProviderUnavailableError } from './errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import type { IntrospectionClaims } from './identity.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, retryAfter, toProviderError } from './providerErrors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, providerErrorForStatus, sendToIssuer } from './providerErrors.js';
 
 export type IntrospectionResult =
   | { readonly active: true; readonly claims: IntrospectionClaims }
@@ -19,7 +19,7 @@ const CLOCK_TOLERANCE_SECONDS = 5;
  * unknown, expired and revoked tokens with 200 `{"active":false}`).
  */
 export function processIntrospectionResponse(response: HttpResponse, nowMs: number): IntrospectionResult {
-  if (response.status !== 200) throw providerErrorForStatus(response);
+  if (response.status !== 200) throw providerErrorForIntrospection(response);
   let body: unknown;
   try {
     body = JSON.parse(response.body);
@@ -37,11 +37,8 @@ export function processIntrospectionResponse(response: HttpResponse, nowMs: numb
   return { active: true, claims };
 }
 
-function providerErrorForStatus(response: HttpResponse): ProviderUnavailableError {
+function providerErrorForIntrospection(response: HttpResponse): ProviderUnavailableError {
   const { status } = response;
-  if (status === 429) {
-    return new ProviderUnavailableError('PROVIDER_RATE_LIMITED', 'ZITADEL rate-limited introspection (HTTP 429)', retryAfter(response));
-  }
   // ZITADEL answers bad client authentication with 400 unauthorized_client/invalid_client
   // (its docs say 401): our key or client id is wrong, which no caller can fix.
   if (status === 400 || status === 401) {
@@ -52,10 +49,7 @@ function providerErrorForStatus(response: HttpResponse): ProviderUnavailableErro
       DEFAULT_RETRY_AFTER_SECONDS,
     );
   }
-  const serverError = status >= 500;
-  return new ProviderUnavailableError('PROVIDER_ERROR', `introspection answered HTTP ${status}`, serverError ? retryAfter(response) : DEFAULT_RETRY_AFTER_SECONDS, {
-    transient: serverError,
-  });
+  return providerErrorForStatus(response, 'introspection');
 }
 
 function oauthError(body: string): string | undefined {
@@ -90,17 +84,13 @@ export function createIntrospectionClient(options: IntrospectionClientOptions): 
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
       await clientAuth.apply(metadata.issuer, body, headers);
 
-      const url = metadata.introspectionEndpoint;
-      let response: HttpResponse;
-      try {
-        response = await http.send({ method: 'POST', url, headers, body: body.toString(), timeoutMs });
-      } catch (error) {
-        const failure = toProviderError(error, url);
-        // The endpoint may have moved or the instance restarted elsewhere: look again.
-        if (failure.code === 'PROVIDER_UNREACHABLE') discovery.invalidate();
-        throw failure;
-      }
-      if (response.status === 404) discovery.invalidate();
+      const response = await sendToIssuer(discovery, http, {
+        method: 'POST',
+        url: metadata.introspectionEndpoint,
+        headers,
+        body: body.toString(),
+        timeoutMs,
+      });
       return processIntrospectionResponse(response, now());
     },
   };

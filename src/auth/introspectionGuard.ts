@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { IntrospectionBudgetError, ProviderUnavailableError } from './errors.js';
 import type { IntrospectionBudget } from './introspectionBudget.js';
 import type { IntrospectionResult, Introspector } from './introspection.js';
-import { DEFAULT_RETRY_AFTER_SECONDS } from './providerErrors.js';
+import { asProviderError } from './providerErrors.js';
 
 export interface IntrospectionGuardOptions {
   readonly introspector: Introspector;
@@ -85,7 +85,7 @@ export class IntrospectionGuard implements Introspector {
         this.#succeeded();
         return result;
       } catch (error) {
-        failure = asProviderError(error);
+        failure = asProviderError(error, 'introspection failed');
       } finally {
         permit.release();
       }
@@ -155,7 +155,7 @@ export class IntrospectionGuard implements Introspector {
       await this.#options.introspector.introspect(`probe.${randomBytes(16).toString('base64url')}`);
       this.#succeeded();
     } catch (error) {
-      const failure = asProviderError(error);
+      const failure = asProviderError(error, 'introspection failed');
       if (failure.code === 'PROVIDER_RATE_LIMITED') {
         this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, this.#now() + failure.retryAfterSeconds * 1000);
       }
@@ -168,10 +168,4 @@ export class IntrospectionGuard implements Introspector {
   #secondsUntil(at: number): number {
     return Math.max(1, Math.ceil((at - this.#now()) / 1000));
   }
-}
-
-export function asProviderError(error: unknown): ProviderUnavailableError {
-  return error instanceof ProviderUnavailableError
-    ? error
-    : new ProviderUnavailableError('PROVIDER_ERROR', 'introspection failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
 }

@@ -5,7 +5,7 @@ import { ProviderUnavailableError } from './errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import type { CheckedJwtHeader } from './jwtClaims.js';
 import { createOutageLog, type OutageLog } from './outageLog.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, retryAfter, toProviderError } from './providerErrors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, asProviderError, providerErrorForStatus, sendToIssuer } from './providerErrors.js';
 
 /** The public key jose verifies with. */
 export type VerificationKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;
@@ -18,13 +18,7 @@ const SIGNING_KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
  * Pure. Every failure is a provider fault, never the caller's: a 429 passes on Retry-After.
  */
 export function parseJwksResponse(response: HttpResponse): JSONWebKeySet {
-  const { status } = response;
-  if (status === 429) {
-    throw new ProviderUnavailableError('PROVIDER_RATE_LIMITED', 'ZITADEL rate-limited the key set request (HTTP 429)', retryAfter(response));
-  }
-  if (status !== 200) {
-    throw new ProviderUnavailableError('PROVIDER_ERROR', `the key set answered HTTP ${status}`, status >= 500 ? retryAfter(response) : DEFAULT_RETRY_AFTER_SECONDS);
-  }
+  if (response.status !== 200) throw providerErrorForStatus(response, 'the key set');
   let body: unknown;
   try {
     body = JSON.parse(response.body);
@@ -138,15 +132,7 @@ export class JwksStore {
     try {
       const { jwksUri } = await discovery.get();
       if (!jwksUri) throw new ProviderUnavailableError('PROVIDER_ERROR', 'discovery names no jwks_uri', DEFAULT_RETRY_AFTER_SECONDS);
-      let response: HttpResponse;
-      try {
-        response = await http.send({ method: 'GET', url: jwksUri, timeoutMs });
-      } catch (error) {
-        const failure = toProviderError(error, jwksUri);
-        if (failure.code === 'PROVIDER_UNREACHABLE') discovery.invalidate();
-        throw failure;
-      }
-      if (response.status === 404) discovery.invalidate();
+      const response = await sendToIssuer(discovery, http, { method: 'GET', url: jwksUri, timeoutMs });
       const jwks = parseJwksResponse(response);
       const keys: KeySet = { find: createLocalJWKSet(jwks), fetchedAtMs: this.#now() };
       this.#keys = keys;
@@ -155,10 +141,7 @@ export class JwksStore {
       logger.debug({ kids: jwks.keys.map((k) => k.kid) }, 'signing keys fetched');
       return keys;
     } catch (error) {
-      const failure =
-        error instanceof ProviderUnavailableError
-          ? error
-          : new ProviderUnavailableError('PROVIDER_ERROR', 'the key set cannot be used', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
+      const failure = asProviderError(error, 'the key set cannot be used');
       // Retry after the cooldown at the earliest: no fetch happens before it ends.
       const wait = Math.max(failure.retryAfterSeconds, Math.ceil(this.#cooldownMs / 1000));
       this.#lastFailure = new ProviderUnavailableError(failure.code, failure.message, wait, { cause: failure.cause, transient: failure.transient });

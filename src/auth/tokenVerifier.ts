@@ -3,7 +3,7 @@ import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from '.
 import { identityFromClaims, type Identity, type IdentityOptions, type IntrospectionClaims } from './identity.js';
 import type { Introspector } from './introspection.js';
 import { createOutageLog } from './outageLog.js';
-import { DEFAULT_RETRY_AFTER_SECONDS } from './providerErrors.js';
+import { asProviderError } from './providerErrors.js';
 import type { TokenCache, Verdict } from './tokenCache.js';
 
 export interface TokenVerifier {
@@ -46,10 +46,7 @@ export function introspectionCheck(introspector: Introspector, logger: Logger): 
       } catch (error) {
         // Our own budget said no: not an outage, and mapped to 429 by the schema layer.
         if (error instanceof IntrospectionBudgetError) throw error;
-        const failure =
-          error instanceof ProviderUnavailableError
-            ? error
-            : new ProviderUnavailableError('PROVIDER_ERROR', 'introspection failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
+        const failure = asProviderError(error, 'introspection failed');
         outage.failed(failure);
         throw failure;
       }
@@ -73,7 +70,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       result = await checkFor(token).check(token);
     } catch (error) {
       if (error instanceof ProviderUnavailableError || error instanceof IntrospectionBudgetError) throw error;
-      const failure = new ProviderUnavailableError('PROVIDER_ERROR', 'token check failed', DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
+      const failure = asProviderError(error, 'token check failed');
       unexpected.failed(failure);
       throw failure;
     }
