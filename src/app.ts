@@ -25,8 +25,7 @@ import { createApolloServer } from './server.js';
 export interface AppOptions {
   readonly zitadel: ZitadelConfig;
   readonly cache: CacheConfig;
-  /** Default: 40 calls per second, 16 in flight. */
-  readonly introspectionBudget?: IntrospectionBudgetConfig;
+  readonly introspectionBudget: IntrospectionBudgetConfig;
   /** Breaker threshold, retry and probe timings; tests shorten them. */
   readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe'>;
   /** A verdict cache shared with other replicas; undefined: this process only. */
@@ -100,7 +99,7 @@ export function createApp(options: AppOptions): App {
             timeoutMs: zitadel.timeoutMs,
           }),
         ),
-        budget: new IntrospectionBudget(options.introspectionBudget ?? { ratePerSecond: 40, concurrency: 16 }),
+        budget: new IntrospectionBudget(options.introspectionBudget),
         logger,
         ...options.guard,
       });

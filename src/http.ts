@@ -130,9 +130,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         };
         const tooLong = queryLengthError(request.method, request.body, request.search, limits.maxQueryLength);
         if (tooLong) {
-          const formatted = tooLong.toFormatted();
-          record.outcome = String(formatted.extensions?.code);
-          return sendJson(res, 400, { errors: [formatted] });
+          record.outcome = tooLong.limitCode;
+          return sendJson(res, 400, { errors: [tooLong.toFormatted()] });
         }
         apollo
           .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline, record) })
