@@ -111,8 +111,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         sendError(res, record, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
       }
     };
-    corsHandler(req, res, (corsError?: unknown) => {
-      if (corsError) return fail(corsError);
+    const parseBody = () =>
       jsonHandler(req, res, (parseError?: unknown) => {
         if (parseError) return fail(parseError);
         const headers = new HeaderMap();
@@ -152,7 +151,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
           })
           .catch(fail);
       });
-    });
+    // CORS headers matter only to browsers, which send Origin on every cross-origin request
+    // (and on same-origin POSTs); curl, servers and routers skip the middleware.
+    if (req.headers.origin === undefined) parseBody();
+    else corsHandler(req, res, (corsError?: unknown) => (corsError ? fail(corsError) : parseBody()));
   }
 
   const server = http.createServer((req, res) => {

@@ -84,6 +84,15 @@ describe('HTTP surface', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const post = (headers: Record<string, string>) =>
+      fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const crossOrigin = await post({ origin: 'https://studio.apollographql.com' });
+    expect(crossOrigin.status).toBe(200);
+    expect(crossOrigin.headers.get('access-control-allow-origin')).toBe('*');
+    // Without Origin (curl, a router, another server) there is no browser to tell.
+    const direct = await post({});
+    expect(direct.status).toBe(200);
+    expect(direct.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('should serve Apollo Sandbox to a browser outside production', async () => {
