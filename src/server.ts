@@ -78,12 +78,16 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
  * of auth failures, then the outcome for the request's log line.
  */
 function responsePlugin(): ApolloServerPlugin<GraphQLContext> {
-  // Stateless, so one listener serves every request.
+  // Stateless, so one listener (and one settled promise of it) serves every request: no async
+  // function call per request and hook.
+  const done = Promise.resolve();
   const listener: GraphQLRequestListener<GraphQLContext> = {
-    async willSendResponse(requestContext) {
+    willSendResponse(requestContext) {
       applyAuthStatus(requestContext);
       noteOutcome(requestContext);
+      return done;
     },
   };
-  return { requestDidStart: async () => listener };
+  const started = Promise.resolve(listener);
+  return { requestDidStart: () => started };
 }
