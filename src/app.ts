@@ -127,7 +127,7 @@ export function createApp(options: AppOptions): App {
   const contextFor = createContextFactory(verifier);
   const httpServer = createHttpServer({
     apollo,
-    context: (req, deadline, record) => contextFor(req.headers, deadline, record),
+    context: (req, deadline, record) => contextFor(req.headers, deadline, record, req.socket),
     // Not ready while the circuit is open: a load balancer sends traffic to replicas that can verify.
     ready: () => discovery.ready && !guard?.open,
     corsOrigins: options.corsOrigins,

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseAuthorization, type BearerCredential } from './auth/bearer.js';
 import { AuthError } from './auth/errors.js';
 import type { Identity } from './auth/identity.js';
-import type { Verdict } from './auth/tokenCache.js';
+import { TokenMemo, type Verdict } from './auth/tokenCache.js';
 import type { TokenVerifier } from './auth/tokenVerifier.js';
 import type { Deadline } from './deadline.js';
 import type { RequestRecord } from './requestRecord.js';
@@ -30,12 +30,14 @@ export class RequestAuth {
   readonly #verifier: TokenVerifier;
   readonly #deadline: Deadline | undefined;
   readonly #record: RequestRecord | undefined;
+  readonly #memo: TokenMemo | undefined;
 
-  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline, record?: RequestRecord) {
+  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline, record?: RequestRecord, memo?: TokenMemo) {
     this.credential = credential;
     this.#verifier = verifier;
     this.#deadline = deadline;
     this.#record = record;
+    this.#memo = memo;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -49,7 +51,7 @@ export class RequestAuth {
    */
   get current(): Identity | undefined {
     if (this.#identity === undefined && this.#known === undefined && this.credential.kind === 'token') {
-      this.#known = this.#verifier.known(this.credential.token) ?? null;
+      this.#known = this.#verifier.known(this.credential.token, this.#memo) ?? null;
       if (this.#known) {
         if (this.#record) this.#record.auth = 'cache';
         if (this.#known.active) this.#identity = this.#known.identity;
@@ -118,7 +120,19 @@ class RequestContext implements GraphQLContext {
 /** Outside the HTTP edge (tests, executeOperation) there is no deadline: a signal that never aborts. */
 const NEVER = new AbortController().signal;
 
+/**
+ * Contexts for requests. `connection` (the request's socket) keys a memo of the last token it
+ * presented, released with the connection.
+ */
 export function createContextFactory(verifier: TokenVerifier) {
-  return (headers: IncomingHttpHeaders, deadline?: Deadline, record?: RequestRecord): GraphQLContext =>
-    new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, deadline, record), deadline, record);
+  const memos = new WeakMap<object, TokenMemo>();
+  return (headers: IncomingHttpHeaders, deadline?: Deadline, record?: RequestRecord, connection?: object): GraphQLContext => {
+    const credential = parseAuthorization(headers.authorization);
+    let memo: TokenMemo | undefined;
+    if (connection && credential.kind === 'token') {
+      memo = memos.get(connection);
+      if (!memo) memos.set(connection, (memo = new TokenMemo()));
+    }
+    return new RequestContext(new RequestAuth(credential, verifier, deadline, record, memo), deadline, record);
+  };
 }

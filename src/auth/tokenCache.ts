@@ -51,6 +51,17 @@ interface Entry {
   readonly expiresAtMs: number;
 }
 
+/**
+ * The last token one keep-alive connection presented, with what the cache held for it. A client
+ * sends the same token on every request of a connection, so its next requests skip hashing and
+ * the LRU. It holds the token itself, as that connection's request headers do, and is dropped
+ * with the connection.
+ */
+export class TokenMemo {
+  token: string | undefined;
+  entry: Entry | undefined;
+}
+
 /** Cache key: SHA-256 of the token, so a heap dump or a shared cache never holds a usable token. */
 export function tokenKey(token: string): string {
   return hash('sha256', token, 'base64url');
@@ -88,17 +99,24 @@ export class TokenCache {
   /**
    * The verdict this process remembers, synchronously, or undefined. A remembered identity whose
    * token has passed its `exp` turns into an inactive verdict: expiry is known without asking
-   * ZITADEL, so such a token is refused (401) even while ZITADEL is down.
+   * ZITADEL, so such a token is refused (401) even while ZITADEL is down. With the connection's
+   * `memo`, a repeated token is answered from it until its entry expires.
    */
-  peek(token: string): Verdict | undefined {
-    return this.#local(tokenKey(token));
+  peek(token: string, memo?: TokenMemo): Verdict | undefined {
+    if (memo?.token === token && memo.entry !== undefined && memo.entry.expiresAtMs > this.#now()) return this.#hit(memo.entry).verdict;
+    const entry = this.#local(tokenKey(token));
+    if (memo) {
+      memo.token = entry ? token : undefined;
+      memo.entry = entry;
+    }
+    return entry?.verdict;
   }
 
   /** The cached verdict, or the one `load` produces (shared by concurrent callers for the token). */
   get(token: string, load: () => Promise<Verdict>): Promise<Verdict> {
     const key = tokenKey(token);
     const known = this.#local(key);
-    if (known) return Promise.resolve(known);
+    if (known) return Promise.resolve(known.verdict);
     this.stats.misses += 1;
     let pending = this.#inflight.get(key);
     if (!pending) {
@@ -126,26 +144,33 @@ export class TokenCache {
     return verdict;
   }
 
-  #local(key: string): Verdict | undefined {
+  #local(key: string): Entry | undefined {
     const entry = this.#entries?.get(key);
     if (!entry) return undefined;
     const now = this.#now();
     if (entry.expiresAtMs <= now) {
       const { verdict } = entry;
       if (verdict.active && verdict.identity.exp !== null && verdict.identity.exp * 1000 <= now) {
-        this.#store(key, EXPIRED, this.#options.negativeTtlMs);
+        const expired = this.#store(key, EXPIRED, this.#options.negativeTtlMs) ?? { verdict: EXPIRED, expiresAtMs: now };
         this.stats.negativeHits += 1;
-        return EXPIRED;
+        return expired;
       }
       this.#entries?.delete(key);
       return undefined;
     }
-    if (entry.verdict.active) this.stats.hits += 1;
-    else this.stats.negativeHits += 1;
-    return entry.verdict;
+    return this.#hit(entry);
   }
 
-  #store(key: string, verdict: Verdict, ttlMs: number): void {
-    if (this.#entries && ttlMs > 0) this.#entries.set(key, { verdict, expiresAtMs: this.#now() + ttlMs });
+  #hit(entry: Entry): Entry {
+    if (entry.verdict.active) this.stats.hits += 1;
+    else this.stats.negativeHits += 1;
+    return entry;
+  }
+
+  #store(key: string, verdict: Verdict, ttlMs: number): Entry | undefined {
+    if (!this.#entries || ttlMs <= 0) return undefined;
+    const entry = { verdict, expiresAtMs: this.#now() + ttlMs };
+    this.#entries.set(key, entry);
+    return entry;
   }
 }

@@ -4,13 +4,13 @@ import { identityFromClaims, type Identity, type IdentityOptions, type Introspec
 import type { Introspector } from './introspection.js';
 import { createOutageLog } from './outageLog.js';
 import { asProviderError } from './providerErrors.js';
-import type { TokenCache, Verdict } from './tokenCache.js';
+import type { TokenCache, TokenMemo, Verdict } from './tokenCache.js';
 
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
   verify(token: string): Promise<Identity>;
   /** The verdict this process already holds for the token, without waiting: the hot path. */
-  known(token: string): Verdict | undefined;
+  known(token: string, memo?: TokenMemo): Verdict | undefined;
 }
 
 /** What one way of checking a token (introspection, local JWT validation) decided. */
@@ -90,8 +90,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (!verdict.active) throw new AuthError('invalid_token');
       return verdict.identity;
     },
-    known(token) {
-      return cache.peek(token);
+    known(token, memo) {
+      return cache.peek(token, memo);
     },
   };
 }

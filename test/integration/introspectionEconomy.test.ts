@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -70,5 +71,38 @@ describe('introspection economy', () => {
       expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
     });
     expect(calls).toBe(1);
+  });
+
+  it('should judge every request by its own token when one keep-alive connection carries several', async () => {
+    const alice = await issuer.mintToken();
+    const bob = await issuer.mintToken({ user: { sub: '200000000000000099', username: 'bob@demo.localhost' } });
+    const revoked = await issuer.mintToken();
+    await issuer.revokeToken(revoked);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const post = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: { data?: { me?: { id: string } | null } | null } }>((resolve, reject) => {
+        const req = http.request(cached.url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
+        });
+        req.once('socket', (socket) => sockets.add(socket));
+        req.once('error', reject);
+        req.end(JSON.stringify({ query: '{ me { id } }' }));
+      });
+    try {
+      const answers = [];
+      for (const headers of [bearer(alice), bearer(alice), bearer('made-up'), bearer(bob), {}, bearer(revoked), bearer(alice), { authorization: 'Basic x' }, bearer(alice)]) {
+        answers.push(await post(headers));
+      }
+      expect(sockets.size).toBe(1);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 401, 200, 401, 401, 200, 401, 200]);
+      expect(answers.map((a) => a.body.data?.me?.id ?? null)).toEqual([
+        issuer.demoUser.sub, issuer.demoUser.sub, null, '200000000000000099', null, null, issuer.demoUser.sub, null, issuer.demoUser.sub,
+      ]);
+    } finally {
+      agent.destroy();
+    }
   });
 });

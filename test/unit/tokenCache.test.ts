@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { TokenCache, tokenKey, verdictTtlMs, type SharedCache, type Verdict } from '../../src/auth/tokenCache.js';
+import { TokenCache, TokenMemo, tokenKey, verdictTtlMs, type SharedCache, type Verdict } from '../../src/auth/tokenCache.js';
 import { identity as makeIdentity } from '../helpers/identity.js';
 
 const identity = (exp: number | null) => makeIdentity({ exp });
@@ -137,6 +137,59 @@ describe('TokenCache', () => {
     await lookup('t', v);
     expect(loads()).toBe(2);
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('TokenCache with a connection memo', () => {
+  it('should answer the connection’s repeated token from the memo, counted as a hit', async () => {
+    // One entry: another token's lookup evicts 't' from the LRU, so only the memo can answer.
+    const { cache, lookup } = setup({ maxEntries: 1 });
+    const active: Verdict = { active: true, identity: identity(null) };
+    const memo = new TokenMemo();
+    await lookup('t', active);
+    expect(cache.peek('t', memo)).toBe(active);
+    await lookup('other', active);
+    expect(cache.peek('t')).toBeUndefined();
+    expect(cache.peek('t', memo)).toBe(active);
+    expect(cache.stats.hits).toBe(2);
+  });
+
+  it('should never answer another token from the memo', async () => {
+    const { cache, lookup } = setup();
+    const active: Verdict = { active: true, identity: identity(null) };
+    const memo = new TokenMemo();
+    await lookup('t', active);
+    expect(cache.peek('t', memo)).toBe(active);
+    expect(cache.peek('t2', memo)).toBeUndefined();
+    // The unknown token replaced the memo: 't' is found in the cache again, not in a stale memo.
+    expect(memo.token).toBeUndefined();
+    expect(cache.peek('t', memo)).toBe(active);
+    await lookup('bad', { active: false });
+    expect(cache.peek('bad', memo)).toEqual({ active: false });
+    expect(cache.peek('t', memo)).toBe(active);
+  });
+
+  it('should stop answering from the memo when the entry expires, and refuse the token at its exp', async () => {
+    const { cache, lookup, clock } = setup();
+    const active: Verdict = { active: true, identity: identity(clock.now / 1000 + 60) };
+    const memo = new TokenMemo();
+    await lookup('t', active);
+    expect(cache.peek('t', memo)).toBe(active);
+    clock.now += 59_999;
+    expect(cache.peek('t', memo)).toBe(active);
+    clock.now += 1;
+    expect(cache.peek('t', memo)).toEqual({ active: false });
+    expect(cache.peek('t', memo)).toEqual({ active: false });
+  });
+
+  it('should forget a verdict at the max TTL even while the connection keeps sending it', async () => {
+    const { cache, lookup, clock } = setup({ maxTtlMs: 1_000 });
+    const active: Verdict = { active: true, identity: identity(null) };
+    const memo = new TokenMemo();
+    await lookup('t', active);
+    expect(cache.peek('t', memo)).toBe(active);
+    clock.now += 1_000;
+    expect(cache.peek('t', memo)).toBeUndefined();
   });
 });
 
