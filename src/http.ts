@@ -1,7 +1,8 @@
 import { HeaderMap, type ApolloServer, type HTTPGraphQLRequest } from '@apollo/server';
 import bodyParser from 'body-parser';
+import { parse as parseContentType } from 'content-type';
 import cors from 'cors';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
@@ -42,7 +43,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
   // Authorization, never in cookies, so no credentialed CORS is offered.
   const corsHandler = cors({ origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], maxAge: 600 });
-  const jsonHandler = bodyParser.json({ limit: maxBodyBytes });
+  const jsonHandler = bodyParser.json({ limit: maxBodyBytes, type: isJsonRequest });
   // Fixed messages: a JSON parse error would quote the body back.
   const bodyErrors: Record<number, [code: string, message: string]> = {
     400: ['BAD_REQUEST', 'The request body is not valid JSON.'],
@@ -56,7 +57,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       res.destroy();
       return;
     }
-    sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+    sendJson(res, status, { errors: [{ message, extensions: { code } }] }, graphqlHeaders(record));
   }
 
   /** The request's one log line (never a header, so never a token) and its metrics. */
@@ -82,10 +83,6 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
 
   function graphql(req: IncomingMessage, res: ServerResponse): void {
     const record = new RequestRecord(requestIdFrom(req.headers));
-    res.setHeader('x-request-id', record.id);
-    // Answers depend on the caller: no shared cache may keep them (Apollo's cache-control plugin,
-    // which we leave out, would say the same).
-    res.setHeader('cache-control', 'no-store');
     // The deadline runs from the request's arrival (body upload included) to the response.
     const deadline = deadlines.start(() => {
       if (res.writableEnded) return;
@@ -130,7 +127,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         const tooLong = queryLengthError(request.method, request.body, request.search, limits.maxQueryLength);
         if (tooLong) {
           record.outcome = tooLong.limitCode;
-          return sendJson(res, 400, { errors: [tooLong.toFormatted()] });
+          return sendJson(res, 400, { errors: [tooLong.toFormatted()] }, graphqlHeaders(record));
         }
         apollo
           .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline, record) })
@@ -140,8 +137,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
               logger.debug({ reqId: record.id }, 'dropped the result of a request past its deadline');
               return;
             }
-            for (const [key, value] of response.headers) res.setHeader(key, value);
-            res.statusCode = response.status ?? 200;
+            // One writeHead with every header: Node then skips its per-setHeader bookkeeping.
+            const headers = graphqlHeaders(record);
+            for (const [key, value] of response.headers) headers[key] = value;
+            res.writeHead(response.status ?? 200, headers);
             if (response.body.kind === 'complete') {
               res.end(response.body.string);
               return;
@@ -197,7 +196,27 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * The body is JSON to parse when its media type is application/json, as body-parser's default
+ * decides, read with one parse of the header instead of type-is's general matching.
+ */
+function isJsonRequest(req: IncomingMessage): boolean {
+  if (req.headers['content-type'] === undefined) return false;
+  try {
+    return parseContentType(req).type === 'application/json';
+  } catch {
+    return false;
+  }
+}
+
+/** Headers of every answer to a GraphQL request, whatever its outcome. */
+function graphqlHeaders(record: RequestRecord): OutgoingHttpHeaders {
+  // Answers depend on the caller: no shared cache may keep them (Apollo's cache-control plugin,
+  // which we leave out, would say the same).
+  return { 'x-request-id': record.id, 'cache-control': 'no-store' };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
 }

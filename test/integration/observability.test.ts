@@ -67,6 +67,24 @@ describe('request ids', () => {
   });
 });
 
+describe('headers of every GraphQL answer', () => {
+  const body = (query: string) => JSON.stringify({ query });
+  it.each([
+    ['200, answered', 200, { 'content-type': 'application/json' }, body('{ __typename }')],
+    ['200, from a browser (CORS)', 200, { 'content-type': 'application/json', origin: 'https://studio.apollographql.com' }, body('{ __typename }')],
+    ['401, refused by the auth status', 401, { 'content-type': 'application/json' }, body('{ hello }')],
+    ['400, not JSON', 400, { 'content-type': 'application/json' }, '{"query":'],
+    ['400, query too long', 400, { 'content-type': 'application/json' }, body(`{ ${'__typename '.repeat(2000)}}`)],
+    ['413, body too large', 413, { 'content-type': 'application/json' }, body(`{ __typename } # ${'x'.repeat(1_100_000)}`)],
+  ])('should carry the request id and no-store when %s', async (_what, status, headers, payload) => {
+    const res = await fetch(server.url, { method: 'POST', headers: { ...headers, 'x-request-id': 'every-answer' }, body: payload });
+    expect(res.status).toBe(status);
+    expect(res.headers.get('x-request-id')).toBe('every-answer');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+  });
+});
+
 describe('request logs', () => {
   it('should write one line per request with id, operation, outcome, status, and how the token was known', async () => {
     const token = await issuer.mintToken();
