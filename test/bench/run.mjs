@@ -1,11 +1,12 @@
 // `npm run bench`: our server against a plain Apollo Server 5 on the same machine, in one run.
 // Every server and the issuer run in their own process; runs are interleaved (A B C … C B A) so
-// drift on a noisy machine does not favour one side. Tunables (environment):
+// drift on a noisy machine does not favour one side, and every other server is stopped while one
+// is measured. Tunables (environment):
 //   BENCH_DURATION_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
 //   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { counts, cpuMicros, freePort, here, next, peakRssMb, pinnedNote, start, startIssuer, startOurs, stopAll } from './harness.mjs';
+import { counts, freePort, here, next, peakRssMb, pinnedNote, processCounters, runAlone, start, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -64,17 +65,24 @@ async function main() {
   ];
   const rotation = { name: `4 ours, ${DISTINCT_TOKENS} tokens in rotation`, server: await startOurs(issuer, {}), tokens: distinct };
 
+  const servers = [...scenarios.map((s) => s.server), rotation.server];
   // Warm up every server (JIT, connection pools, and the cache where there is one).
-  for (const s of scenarios) await load(s.server.url, s.tokens, { duration: 2 });
+  for (const s of scenarios) {
+    await runAlone(servers, s.server);
+    await load(s.server.url, s.tokens, { duration: 2 });
+  }
 
   const runs = new Map(scenarios.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
     const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
     for (const s of order) {
+      await runAlone(servers, s.server);
       const before = await counts(issuer);
-      const cpuBefore = cpuMicros(s.server.child.pid);
+      const countersBefore = processCounters(s.server.child.pid);
       const run = await load(s.server.url, s.tokens);
-      run.cpuPerRequest = (cpuMicros(s.server.child.pid) - cpuBefore) / run.total;
+      const countersAfter = processCounters(s.server.child.pid);
+      run.cpuPerRequest = (countersAfter.cpuMicros - countersBefore.cpuMicros) / run.total;
+      run.faultsPerRequest = (countersAfter.minorFaults - countersBefore.minorFaults) / run.total;
       run.introspections = (await counts(issuer)).introspections - before.introspections;
       runs.get(s.name).push(run);
       process.stderr.write(`round ${round + 1} ${s.name}: ${Math.round(run.rps)} req/s\n`);
@@ -82,6 +90,7 @@ async function main() {
   }
 
   // Scenario 4: every distinct token once (cold), then the same tokens again (warm).
+  await runAlone(servers, rotation.server);
   let before = await counts(issuer);
   const cold = await load(rotation.server.url, rotation.tokens, { amount: rotation.tokens.length });
   cold.introspections = (await counts(issuer)).introspections - before.introspections;
@@ -99,6 +108,7 @@ async function main() {
     introspections: rs.reduce((a, r) => a + r.introspections, 0),
     requests: rs.reduce((a, r) => a + r.total, 0),
     cpu: mean(rs.map((r) => r.cpuPerRequest)),
+    faults: mean(rs.map((r) => r.faultsPerRequest)),
     rss: peakRssMb(scenarios.find((s) => s.name === name).server.child.pid),
   }));
   const rotationRss = peakRssMb(rotation.server.child.pid);
@@ -109,11 +119,11 @@ async function main() {
 
   const ceiling = rows[0];
   console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}, ${pinnedNote}\n`);
-  console.log('| scenario | req/s (mean) | runs | ratio to 1 | server CPU µs/request | CPU ratio to 1 | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
-  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| scenario | req/s (mean) | runs | ratio to 1 | server CPU µs/request | CPU ratio to 1 | page faults/request | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${Math.round(r.rps)} | ${r.each} | ${(r.rps / ceiling.rps).toFixed(2)}× | ${r.cpu === undefined ? '—' : r.cpu.toFixed(1)} | ${r.cpu === undefined ? '—' : `${(r.cpu / ceiling.cpu).toFixed(2)}×`} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${(r.p99 - ceiling.p99).toFixed(1)} | ${r.requests} | ${r.introspections} | ${r.rss.toFixed(0)} |`,
+      `| ${r.name} | ${Math.round(r.rps)} | ${r.each} | ${(r.rps / ceiling.rps).toFixed(2)}× | ${r.cpu === undefined ? '—' : r.cpu.toFixed(1)} | ${r.cpu === undefined ? '—' : `${(r.cpu / ceiling.cpu).toFixed(2)}×`} | ${r.faults === undefined ? '—' : r.faults.toFixed(2)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${(r.p99 - ceiling.p99).toFixed(1)} | ${r.requests} | ${r.introspections} | ${r.rss.toFixed(0)} |`,
     );
   }
   console.log(`\nintrospections per distinct token: cold ${(cold.introspections / rotation.tokens.length).toFixed(3)}, warm ${(warm.introspections / rotation.tokens.length).toFixed(3)}`);
