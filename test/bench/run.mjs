@@ -3,10 +3,10 @@
 // drift on a noisy machine does not favour one side, and every other server is stopped while one
 // is measured. Tunables (environment):
 //   BENCH_DURATION_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
-//   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000).
+//   BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000), BENCH_NODE_FLAGS (see harness.mjs).
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { counts, freePort, here, next, peakRssMb, pinnedNote, processCounters, runAlone, start, startIssuer, startOurs, stopAll } from './harness.mjs';
+import { counts, freePort, here, next, peakRssMb, pinnedNote, processCounters, runAlone, SERVER_FLAGS, start, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -118,7 +118,7 @@ async function main() {
   );
 
   const ceiling = rows[0];
-  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}, ${pinnedNote}\n`);
+  console.log(`\n${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version} ${SERVER_FLAGS.join(' ') || '(V8 defaults)'}, ${pinnedNote}\n`);
   console.log('| scenario | req/s (mean) | runs | ratio to 1 | server CPU µs/request | CPU ratio to 1 | page faults/request | p50 ms | p99 ms | Δp99 vs 1 | requests | introspections | peak RSS MB |');
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {

@@ -25,7 +25,8 @@ const MALFORMED = ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer ' + 'x'
 async function main() {
   const issuer = await startIssuer({ delayMs: DELAY_MS, tokens: VALID_TOKENS });
   // Production defaults, including the introspection budget (40/s): the unknown tokens meet it.
-  const server = await startOurs(issuer, { ZITADEL_INTROSPECTION_RATE_LIMIT: '', ZITADEL_INTROSPECTION_CONCURRENCY: '' });
+  // Production settings throughout, V8's default heap sizing included.
+  const server = await startOurs(issuer, { ZITADEL_INTROSPECTION_RATE_LIMIT: '', ZITADEL_INTROSPECTION_CONCURRENCY: '' }, { flags: [] });
   const pid = server.child.pid;
 
   const byKind = new Map(MIX.map((m) => [m.kind, new Map()]));
