@@ -23,6 +23,8 @@ export interface Config {
   readonly host: string | undefined;
   /** Undefined: start the embedded development issuer (only outside production). */
   readonly zitadel: ZitadelConfig | undefined;
+  /** ZITADEL_TIMEOUT_MS, for the development issuer too. */
+  readonly zitadelTimeoutMs: number;
   readonly cache: CacheConfig;
   /** Our own limit on calls to ZITADEL's introspection endpoint (ZITADEL Cloud rate-limits per IP). */
   readonly introspectionBudget: IntrospectionBudgetConfig;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env): Config {
     port: integer(env, 'PORT', 4000, 0, 65_535),
     host: nonEmpty(env, 'HOST'),
     zitadel,
+    zitadelTimeoutMs: timeoutMs,
     tokenValidation,
     cache: {
       maxEntries: integer(env, 'AUTH_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000),

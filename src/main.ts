@@ -9,7 +9,7 @@ import type { DevIssuer } from './dev/issuer.js';
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config.tokenValidation);
+  const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config.tokenValidation, config.zitadelTimeoutMs);
   const zitadel = config.zitadel ?? dev!.zitadel;
 
   const app = createApp({
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       clientAuth: credentials?.method,
       clientId: credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId,
       projectId: zitadel.projectId,
+      zitadelTimeoutMs: zitadel.timeoutMs,
       cache: config.cache,
       introspectionBudget: config.introspectionBudget,
       graphql: config.graphql,
@@ -61,7 +62,7 @@ function configOrExit(): Config {
 }
 
 /** Development only: loadConfig refuses a missing ZITADEL_ISSUER in production. */
-async function startDevelopmentIssuer(mode: TokenValidationMode): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
+async function startDevelopmentIssuer(mode: TokenValidationMode, timeoutMs: number): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
   const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
     throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });
   });
@@ -71,7 +72,7 @@ async function startDevelopmentIssuer(mode: TokenValidationMode): Promise<{ issu
     // Local JWT validation needs no client credentials; run it without, as in production.
     credentials: mode === 'jwt' ? undefined : privateKeyJwtCredentials(issuer.keyJson, 'development key'),
     projectId: issuer.projectId,
-    timeoutMs: 3000,
+    timeoutMs,
   };
   return { issuer, zitadel, token: mode === 'introspection' ? await issuer.mintToken() : await issuer.mintJwt() };
 }

@@ -79,13 +79,15 @@ describe('npm start with no configuration', () => {
 describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other configuration', (mode) => {
   it('should print a curl with a JWT access token that returns Hello World!', async () => {
     // The build `npm start` made above; the entry point is the same.
-    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode });
+    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode, ZITADEL_TIMEOUT_MS: '4321' });
     try {
       const [, url] = await waitFor(run, /curl -s (\S+)/);
       const [, token] = await waitFor(run, /authorization: Bearer ([A-Za-z0-9._~+/=-]+)/);
       expect(token!.split('.')).toHaveLength(3);
       expect(run.output()).toMatch(/a JWT access token, validated locally/);
       expect(run.output()).toMatch(new RegExp(`"tokenValidation":"${mode}"`));
+      // The development issuer is asked with the configured timeout too.
+      expect(run.output()).toMatch(/"zitadelTimeoutMs":4321/);
       const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ hello me { id roles } }"}' });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', roles: ['admin'] } } });
