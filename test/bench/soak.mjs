@@ -24,8 +24,8 @@ const MALFORMED = ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer ' + 'x'
 
 async function main() {
   const issuer = await startIssuer({ delayMs: DELAY_MS, tokens: VALID_TOKENS });
-  // Production defaults, including the introspection budget (40/s): the unknown tokens meet it.
-  // Production settings throughout, V8's default heap sizing included.
+  // Production defaults, including the introspection budget (40/s), which the unknown tokens meet,
+  // and V8's default heap sizing.
   const server = await startOurs(issuer, { ZITADEL_INTROSPECTION_RATE_LIMIT: '', ZITADEL_INTROSPECTION_CONCURRENCY: '' }, { flags: [] });
   const pid = server.child.pid;
 
