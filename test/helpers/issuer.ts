@@ -17,6 +17,8 @@ export interface TestIssuer extends DevIssuer {
   readonly discoveries: number;
   /** Key set (JWKS) requests received so far. */
   readonly jwksFetches: number;
+  /** Introspection requests received while `action` ran. */
+  introspectionsDuring(action: () => Promise<unknown>): Promise<number>;
   /** Every token minted so far (to prove none reaches a log). */
   readonly minted: readonly string[];
   /** What the introspection endpoint acts out. */
@@ -94,6 +96,11 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
       const token = await issuer.mintJwt(mintOptions);
       minted.push(token);
       return token;
+    },
+    async introspectionsDuring(action) {
+      const before = counts.introspections;
+      await action();
+      return counts.introspections - before;
     },
     // Spreading `issuer` copied its getters' values: read them live.
     get signingKeyIds() {

@@ -18,30 +18,24 @@ afterAll(async () => {
   await issuer.close();
 });
 
-async function introspectionsDuring(action: () => Promise<unknown>): Promise<number> {
-  const before = issuer.introspections;
-  await action();
-  return issuer.introspections - before;
-}
-
 const MANY_PROTECTED_FIELDS = '{ a: hello b: hello me { id username roles } again: me { email scopes expiresAt } }';
 
 describe('introspection economy', () => {
   it('should introspect once per request however many protected fields resolve, even without the cache', async () => {
     const token = await issuer.mintToken();
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const res = await uncached.post(MANY_PROTECTED_FIELDS, bearer(token));
       expect(res.status).toBe(200);
       expect(res.body.data).toMatchObject({ a: 'Hello World!', b: 'Hello World!', me: { id: issuer.demoUser.sub } });
     });
     expect(calls).toBe(1);
     // Without the cross-request cache, the next request asks again: the per-request memo is per request.
-    expect(await introspectionsDuring(() => uncached.post(MANY_PROTECTED_FIELDS, bearer(token)))).toBe(1);
+    expect(await issuer.introspectionsDuring(() => uncached.post(MANY_PROTECTED_FIELDS, bearer(token)))).toBe(1);
   });
 
   it('should cost no introspection when no protected field is asked for', async () => {
     const token = await issuer.mintToken();
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const res = await uncached.post('{ __typename }', bearer(token));
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({ __typename: 'Query' });
@@ -51,14 +45,14 @@ describe('introspection economy', () => {
 
   it('should reuse the verdict across requests while the token is cached', async () => {
     const token = await issuer.mintToken();
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       for (let i = 0; i < 5; i += 1) expect((await cached.post('{ hello }', bearer(token))).status).toBe(200);
     });
     expect(calls).toBe(1);
   });
 
   it('should remember an inactive token briefly instead of asking again', async () => {
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       for (let i = 0; i < 3; i += 1) expect((await cached.post('{ hello }', bearer('no-such-token'))).status).toBe(401);
     });
     expect(calls).toBe(1);
@@ -66,7 +60,7 @@ describe('introspection economy', () => {
 
   it('should share one introspection among concurrent cold requests for one token', async () => {
     const token = await issuer.mintToken();
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const responses = await Promise.all(Array.from({ length: 200 }, () => cached.post('{ hello me { id } }', bearer(token))));
       expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
     });

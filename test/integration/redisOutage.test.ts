@@ -61,16 +61,10 @@ const messages = (server: TestServer) => server.logs.map((line) => (JSON.parse(l
 const count = (server: TestServer, message: string) => messages(server).filter((msg) => msg === message).length;
 const connected = (server: TestServer) => messages(server).includes('shared token cache connected');
 
-async function introspectionsDuring(action: () => Promise<unknown>): Promise<number> {
-  const before = issuer.introspections;
-  await action();
-  return issuer.introspections - before;
-}
-
 /** A token cached by `a` and readable by `b` through Redis costs one introspection. */
 async function expectSharing(a: TestServer, b: TestServer): Promise<void> {
   const token = await issuer.mintToken();
-  const calls = await introspectionsDuring(async () => {
+  const calls = await issuer.introspectionsDuring(async () => {
     expect((await a.post('{ hello }', bearer(token))).status).toBe(200);
     await stored(token);
     expect((await b.post('{ hello }', bearer(token))).status).toBe(200);
@@ -80,7 +74,7 @@ async function expectSharing(a: TestServer, b: TestServer): Promise<void> {
 
 async function expectServedWithoutRedis(server: TestServer, tokens: number): Promise<void> {
   const minted = await Promise.all(Array.from({ length: tokens }, () => issuer.mintToken()));
-  const calls = await introspectionsDuring(async () => {
+  const calls = await issuer.introspectionsDuring(async () => {
     for (const token of minted) {
       const res = await server.post('{ me { id } }', bearer(token));
       expect(res.status).toBe(200);
@@ -101,9 +95,9 @@ describe('when Redis fails', () => {
 
     redisServer.pause();
     // A token only Redis knows: b cannot reach it, so it asks ZITADEL instead of failing.
-    expect(await introspectionsDuring(async () => expect((await b.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(1);
+    expect(await issuer.introspectionsDuring(async () => expect((await b.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(1);
     // a still has it locally.
-    expect(await introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
+    expect(await issuer.introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
     await expectServedWithoutRedis(a, 3);
     expect(count(a, OUTAGE)).toBe(1);
 
@@ -124,7 +118,7 @@ describe('when Redis fails', () => {
 
     await redisServer.stop();
     await expectServedWithoutRedis(a, 5);
-    expect(await introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
+    expect(await issuer.introspectionsDuring(async () => expect((await a.post('{ hello }', bearer(cached))).status).toBe(200))).toBe(0);
     // Long enough for several failed reconnects (after 0.1, 0.3, 0.6, 1 s): still one line.
     await sleep(1200);
     expect(count(a, OUTAGE)).toBe(1);

@@ -28,12 +28,6 @@ afterAll(async () => {
 });
 
 /** Introspection calls made while `action` runs. */
-async function introspectionsDuring(action: () => Promise<unknown>): Promise<number> {
-  const before = issuer.introspections;
-  await action();
-  return issuer.introspections - before;
-}
-
 describe('authentication over HTTP', () => {
   it('should answer 401 with a Bearer challenge when no token is sent', async () => {
     const res = await server.post(HELLO);
@@ -132,7 +126,7 @@ describe('malformed Authorization headers', () => {
 
   it.each(cases)('should answer 401 without asking the issuer when the header has %s', async (_name, header) => {
     let res: Awaited<ReturnType<TestServer['post']>> | undefined;
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       res = await server.post(HELLO, { authorization: header });
     });
     expect(calls).toBe(0);
@@ -147,7 +141,7 @@ describe('malformed Authorization headers', () => {
   });
 
   it('should refuse control characters at the HTTP layer with a 400, not a 500', async () => {
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const reply = await rawRequest(server.url, 'POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\u0001def\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
       expect(reply).toMatch(/^HTTP\/1\.1 400 /);
     });

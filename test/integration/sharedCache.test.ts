@@ -47,18 +47,12 @@ const keyOf = (token: string) =>
 /** Writes to Redis happen after the response: wait for the entry. */
 const stored = (token: string) => until(async () => (await redis.exists(keyOf(token))) === 1, 'the verdict in Redis');
 
-async function introspectionsDuring(action: () => Promise<unknown>): Promise<number> {
-  const before = issuer.introspections;
-  await action();
-  return issuer.introspections - before;
-}
-
 const ME = '{ me { id username email roles expiresAt } }';
 
 describe('a verdict cache shared through Redis', () => {
   it('should let a second replica reuse the first one’s introspection', async () => {
     const token = await issuer.mintToken();
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const first = await a.post(ME, bearer(token));
       expect(first.status).toBe(200);
       await stored(token);
@@ -72,7 +66,7 @@ describe('a verdict cache shared through Redis', () => {
 
   it('should cost at most one introspection per replica for concurrent cold requests', async () => {
     const token = await issuer.mintToken();
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const responses = await Promise.all([a, b].flatMap((server) => Array.from({ length: 20 }, () => server.post('{ hello }', bearer(token)))));
       expect(responses.map((r) => r.status)).toEqual(Array(40).fill(200));
     });
@@ -128,14 +122,14 @@ describe('a verdict cache shared through Redis', () => {
     const token = await issuer.mintToken();
     await forgetful.post('{ hello }', bearer(token));
     await stored(token);
-    expect(await introspectionsDuring(() => b.post('{ hello }', bearer(token)))).toBe(0);
+    expect(await issuer.introspectionsDuring(() => b.post('{ hello }', bearer(token)))).toBe(0);
     await until(async () => (await redis.exists(keyOf(token))) === 0, 'the Redis entry to expire');
-    expect(await introspectionsDuring(() => b.post('{ hello }', bearer(token)))).toBe(1);
+    expect(await issuer.introspectionsDuring(() => b.post('{ hello }', bearer(token)))).toBe(1);
   });
 
   it('should share an inactive verdict for the negative TTL', async () => {
     const token = 'not-a-token-anyone-issued';
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       expect((await a.post('{ hello }', bearer(token))).status).toBe(401);
       await stored(token);
       expect((await b.post('{ hello }', bearer(token))).status).toBe(401);
@@ -150,7 +144,7 @@ describe('a verdict cache shared through Redis', () => {
   it('should treat a value it cannot read as a miss, introspect, and replace it', async () => {
     const token = await issuer.mintToken();
     await redis.set(keyOf(token), '{"active":true,"identity":{"id":"someone-else","isAdmin":true}}', 'PX', 60_000);
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       const res = await a.post('{ me { id } }', bearer(token));
       expect(res.body.data).toEqual({ me: { id: issuer.demoUser.sub } });
     });
@@ -161,7 +155,7 @@ describe('a verdict cache shared through Redis', () => {
   it('should not trust an entry that has no expiry', async () => {
     const token = await issuer.mintToken();
     await redis.set(keyOf(token), '{"active":true,"identity":{"id":"someone-else"}}');
-    const calls = await introspectionsDuring(async () => {
+    const calls = await issuer.introspectionsDuring(async () => {
       expect((await a.post('{ me { id } }', bearer(token))).body.data).toEqual({ me: { id: issuer.demoUser.sub } });
     });
     expect(calls).toBe(1);
@@ -172,6 +166,6 @@ describe('a verdict cache shared through Redis', () => {
     const token = await issuer.mintToken();
     await a.post('{ hello }', bearer(token));
     await stored(token);
-    expect(await introspectionsDuring(() => other.post('{ hello }', bearer(token)))).toBe(1);
+    expect(await issuer.introspectionsDuring(() => other.post('{ hello }', bearer(token)))).toBe(1);
   });
 });
