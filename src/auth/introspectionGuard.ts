@@ -59,16 +59,17 @@ export class IntrospectionGuard implements Introspector {
   }
 
   async introspect(token: string): Promise<IntrospectionResult> {
-    if (this.#open) {
-      throw new ProviderUnavailableError('CIRCUIT_OPEN', 'ZITADEL failed repeatedly; waiting for a probe to succeed', this.#secondsUntil(this.#nextProbeAt));
-    }
-    if (this.#now() < this.#rateLimitedUntil) {
-      throw new ProviderUnavailableError('PROVIDER_RATE_LIMITED', "honouring ZITADEL's Retry-After", this.#secondsUntil(this.#rateLimitedUntil));
-    }
     const { retries = 2, retryBaseDelayMs = 100, retryWindowMs = 2000 } = this.#options;
     const started = this.#now();
     let previous: ProviderUnavailableError | undefined;
     for (let attempt = 0; ; attempt += 1) {
+      // Before every attempt: a retry waking after the circuit opened, or after ZITADEL asked us
+      // to wait, must not call.
+      const refusal = this.#refusal();
+      if (refusal) {
+        if (previous) this.#failed(previous);
+        throw refusal;
+      }
       const permit = this.#options.budget.tryAcquire();
       if (!permit) {
         if (!previous) {
@@ -90,7 +91,7 @@ export class IntrospectionGuard implements Introspector {
         permit.release();
       }
       if (failure.code === 'PROVIDER_RATE_LIMITED') {
-        this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, this.#now() + failure.retryAfterSeconds * 1000);
+        this.#noteRateLimit(failure);
         throw failure;
       }
       // Discovery retries by itself; its absence says nothing new about introspection.
@@ -137,7 +138,23 @@ export class IntrospectionGuard implements Introspector {
     this.#scheduleProbe();
   }
 
+  #refusal(): ProviderUnavailableError | undefined {
+    if (this.#open) {
+      return new ProviderUnavailableError('CIRCUIT_OPEN', 'ZITADEL failed repeatedly; waiting for a probe to succeed', this.#secondsUntil(this.#nextProbeAt));
+    }
+    if (this.#now() < this.#rateLimitedUntil) {
+      return new ProviderUnavailableError('PROVIDER_RATE_LIMITED', "honouring ZITADEL's Retry-After", this.#secondsUntil(this.#rateLimitedUntil));
+    }
+    return undefined;
+  }
+
+  #noteRateLimit(failure: ProviderUnavailableError): void {
+    this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, this.#now() + failure.retryAfterSeconds * 1000);
+  }
+
+  /** One probe loop at most: a new schedule replaces a pending one. */
   #scheduleProbe(): void {
+    clearTimeout(this.#timer);
     if (this.#stopped) return;
     const delay = this.#probeDelayMs;
     this.#probeDelayMs = Math.min(delay * 2, this.#probeSettings.maxMs);
@@ -148,6 +165,8 @@ export class IntrospectionGuard implements Introspector {
   }
 
   async #probe(): Promise<void> {
+    // A request's success may have closed the circuit since this probe was scheduled.
+    if (!this.#open) return;
     const permit = this.#options.budget.tryAcquire();
     if (!permit) return this.#scheduleProbe();
     try {
@@ -156,10 +175,9 @@ export class IntrospectionGuard implements Introspector {
       this.#succeeded();
     } catch (error) {
       const failure = asProviderError(error, 'introspection failed');
-      if (failure.code === 'PROVIDER_RATE_LIMITED') {
-        this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, this.#now() + failure.retryAfterSeconds * 1000);
-      }
-      this.#scheduleProbe();
+      if (failure.code === 'PROVIDER_RATE_LIMITED') this.#noteRateLimit(failure);
+      // The circuit may have closed while this probe was out: then probing is over.
+      if (this.#open) this.#scheduleProbe();
     } finally {
       permit.release();
     }

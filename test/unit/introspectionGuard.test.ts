@@ -162,4 +162,46 @@ describe('IntrospectionGuard: circuit breaker', () => {
     // The burst of 5 went to the requests; probes get only what refills (5/s over ~0.1 s).
     expect(fake.tokens.length).toBeLessThanOrEqual(6);
   });
+
+  it('should stop probing when a request closes the circuit while a probe is out', async () => {
+    // Each call waits for the test to settle it, in call order.
+    const calls: { token: string; settle: (outcome: IntrospectionResult | Error) => void }[] = [];
+    const introspector: Introspector = {
+      introspect: (token) =>
+        new Promise((resolve, reject) => {
+          calls.push({ token, settle: (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome)) });
+        }),
+    };
+    const { g } = guard(introspector, { failureThreshold: 1, retries: 0 });
+    const early = g.introspect('early');
+    const failing = g.introspect('failing');
+    calls[1]!.settle(failure('PROVIDER_ERROR'));
+    await rejected(() => failing, ProviderUnavailableError);
+    expect(g.open).toBe(true);
+    await until(() => calls.length === 3);
+    expect(calls[2]!.token).toMatch(/^probe\./);
+    // The request that started before the outage succeeds: the circuit closes.
+    calls[0]!.settle(INACTIVE);
+    await early;
+    expect(g.open).toBe(false);
+    // The probe that was out fails afterwards: no further probe may follow.
+    calls[2]!.settle(failure('PROVIDER_ERROR'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(calls).toHaveLength(3);
+    expect(g.open).toBe(false);
+  });
+
+  it.each([
+    ['the circuit opened', failure('PROVIDER_ERROR'), 'CIRCUIT_OPEN'],
+    ['ZITADEL answered 429', failure('PROVIDER_RATE_LIMITED', false, 30), 'PROVIDER_RATE_LIMITED'],
+  ])('should not retry once %s during the backoff', async (_what, othersFailure, code) => {
+    const fake = scripted([failure('PROVIDER_UNREACHABLE', true), othersFailure]);
+    // A 40 ms backoff before the retry; no probe within the test.
+    const { g } = guard(fake.introspector, { failureThreshold: 1, retryBaseDelayMs: 40, random: () => 1, probe: { initialMs: 60_000, maxMs: 60_000 } });
+    const retrying = rejected(() => g.introspect('retrying'), ProviderUnavailableError);
+    await rejected(() => g.introspect('other'), ProviderUnavailableError);
+    const error = await retrying;
+    expect(error.code).toBe(code);
+    expect(fake.tokens).toEqual(['retrying', 'other']);
+  });
 });
