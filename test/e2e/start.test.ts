@@ -91,9 +91,12 @@ describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other config
       const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ hello me { id roles } }"}' });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', roles: ['admin'] } } });
-    } finally {
       run.child.kill('SIGTERM');
       expect(await exitCode(run)).toBe(0);
+    } finally {
+      // Whatever failed above, the server does not outlive the test.
+      run.child.kill('SIGKILL');
+      await exitCode(run);
     }
   });
 });

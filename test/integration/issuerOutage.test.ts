@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { applicationKey } from '../helpers/keys.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 let issuer: TestIssuer;
 let server: TestServer;
@@ -100,7 +100,7 @@ describe('discovery after start', () => {
     const before = issuer.discoveries;
     issuer.fault = { kind: 'reset' };
     expect((await server.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
-    await until(async () => issuer.discoveries > before);
+    await until(() => issuer.discoveries > before, 'another discovery attempt');
     issuer.fault = undefined;
     expect((await server.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(200);
   });
@@ -109,7 +109,7 @@ describe('discovery after start', () => {
     const before = issuer.discoveries;
     issuer.fault = { kind: 'status', status: 404 };
     expect((await server.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
-    await until(async () => issuer.discoveries > before);
+    await until(() => issuer.discoveries > before, 'another discovery attempt');
   });
 });
 
@@ -120,7 +120,7 @@ describe('while discovery keeps failing', () => {
     const unready = await startTestServer({ issuer: failing, discoveryBackoff: { initialMs: 1000, maxMs: 1000 } });
     try {
       const base = new URL(unready.url).origin;
-      await until(async () => failing.discoveries >= 1);
+      await until(() => failing.discoveries >= 1, 'a first discovery attempt');
       const before = failing.discoveries;
       const token = await failing.mintToken();
       for (let i = 0; i < 20; i += 1) {
@@ -132,7 +132,7 @@ describe('while discovery keeps failing', () => {
       expect((await fetch(`${base}/readyz`)).status).toBe(503);
 
       failing.discoveryFault = undefined;
-      await until(async () => (await fetch(`${base}/readyz`)).status === 200);
+      await until(async () => (await fetch(`${base}/readyz`)).status === 200, 'readiness');
       expect((await unready.post('{ hello }', bearer(token))).status).toBe(200);
     } finally {
       await unready.close();
@@ -179,7 +179,7 @@ describe('when the issuer is unreachable at start', () => {
       expect(res.body.errors?.[0]?.extensions?.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
 
       late = await startTestIssuer({ port, apiPrivateKey: key.privateKey });
-      await until(async () => (await fetch(`${base}/readyz`)).status === 200);
+      await until(async () => (await fetch(`${base}/readyz`)).status === 200, 'readiness');
       const ok = await early.post('{ hello }', bearer(await late.mintToken()));
       expect(ok.status).toBe(200);
     } finally {
@@ -197,10 +197,3 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until(check: () => Promise<boolean>, attempts = 100): Promise<void> {
-  for (let i = 0; i < attempts; i += 1) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  throw new Error('condition not met');
-}

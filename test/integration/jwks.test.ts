@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Discovery } from '../../src/auth/discovery.js';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import { createHttpClient, type HttpClient } from '../../src/auth/httpClient.js';
 import { JwksStore } from '../../src/auth/jwks.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { until } from '../helpers/until.js';
 
 /**
  * The key store against the real development issuer's /oauth/v2/keys over HTTP. Only the
@@ -62,14 +62,6 @@ async function outage(lookup: Promise<unknown>): Promise<ProviderUnavailableErro
   throw new Error(`expected a ProviderUnavailableError, got ${String(error)}`);
 }
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i += 1) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  throw new Error('condition not met');
-}
-
 describe('JwksStore', () => {
   it('should fetch the key set once and then find known keys without asking again', async () => {
     expect(await fetchesDuring(async () => {
@@ -119,7 +111,7 @@ describe('JwksStore', () => {
     clock += MAX_AGE_MS;
     // Answered from the known set at once; the refresh happens meanwhile.
     expect(await store.keyFor(header(rotated))).toBeDefined();
-    await until(async () => (await store.keyFor(header(rotated))) === undefined);
+    await until(async () => (await store.keyFor(header(rotated))) === undefined, 'the retired key dropped');
     expect(await store.keyFor(header(old))).toBeDefined();
   });
 
@@ -130,7 +122,7 @@ describe('JwksStore', () => {
     clock += MAX_AGE_MS * 2;
     const before = issuer.jwksFetches;
     expect(await store.keyFor(header(kid))).toBeDefined();
-    await until(async () => issuer.jwksFetches > before);
+    await until(() => issuer.jwksFetches > before, 'a key set fetch');
     clock += COOLDOWN_MS;
     expect(await store.keyFor(header(kid))).toBeDefined();
   });

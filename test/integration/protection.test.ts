@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { rawRequest } from '../helpers/raw.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 /**
  * What protects the server from its clients, over real HTTP: query limits, body, header and
@@ -43,15 +43,6 @@ async function postBody(s: TestServer, body: string, headers: Record<string, str
   const res = await fetch(s.url, { method: 'POST', headers, body });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text };
-}
-
-/** Polls `condition` until it holds, a bounded number of times (a bound, not an assertion on time). */
-async function eventually(condition: () => boolean, polls = 500): Promise<void> {
-  for (let i = 0; i < polls; i += 1) {
-    if (condition()) return;
-    await sleep(10);
-  }
-  throw new Error('condition never held');
 }
 
 describe('query limits over HTTP', () => {
@@ -191,7 +182,7 @@ describe('request deadline', () => {
       expect(res.body).toEqual({ errors: [{ message: 'The request did not complete within 500 ms; retry later.', extensions: { code: 'REQUEST_TIMEOUT' } }] });
       expect(res.text).not.toContain(token);
       // The request's execution ends while ZITADEL still holds the introspection.
-      await eventually(() => slow.logs.some((line) => line.includes('dropped the result of a request past its deadline')));
+      await until(() => slow.logs.some((line) => line.includes('dropped the result of a request past its deadline')), 'the dropped-result log line');
       expect(slow.app.cache.size).toBe(0);
     } finally {
       issuer.fault = undefined;
@@ -199,7 +190,7 @@ describe('request deadline', () => {
     }
     try {
       // The introspection it started still finishes and serves the client's retry.
-      await eventually(() => slow.app.cache.size === 1);
+      await until(() => slow.app.cache.size === 1, 'the verdict cached');
       const before = issuer.introspections;
       expect((await slow.post('{ hello }', bearer(token))).body.data).toEqual({ hello: 'Hello World!' });
       expect(issuer.introspections).toBe(before);

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { randomBytes } from 'node:crypto';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 let issuer: TestIssuer;
 const servers: TestServer[] = [];
@@ -25,14 +26,6 @@ async function server(options: Omit<Parameters<typeof startTestServer>[0], 'issu
   return started;
 }
 
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('condition not met');
-}
-
 const readyz = async (s: TestServer) => (await fetch(new URL('/readyz', s.url))).status;
 const randomToken = () => randomBytes(24).toString('base64url');
 
@@ -46,12 +39,10 @@ describe('a flood of distinct bad tokens', () => {
     const before = issuer.introspections;
     const started = Date.now();
     const statuses = new Map<number, number>();
-    let goodAnswers = 0;
     for (let wave = 0; wave < 20; wave += 1) {
       const flood = Array.from({ length: 100 }, () => flooded.post('{ hello }', bearer(randomToken())));
       const [cached, ...answers] = await Promise.all([flooded.post('{ hello me { id } }', bearer(good)), ...flood]);
       expect(cached.status).toBe(200);
-      goodAnswers += 1;
       for (const res of answers) {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 429) {
@@ -63,7 +54,6 @@ describe('a flood of distinct bad tokens', () => {
     const seconds = (Date.now() - started) / 1000;
     const calls = issuer.introspections - before;
 
-    expect(goodAnswers).toBe(20);
     expect([...statuses.keys()].sort()).toEqual([401, 429]);
     expect(statuses.get(401)).toBe(calls); // each call found one bad token; no call was wasted
     // The burst plus the rate over the time the flood took, and never more.
@@ -77,7 +67,7 @@ describe('an issuer outage', () => {
     const s = await server({ timeoutMs: 300, guard: { failureThreshold: 3, retries: 0, probe: { initialMs: 50, maxMs: 100 } } });
     const cached = await issuer.mintToken();
     expect((await s.post('{ hello }', bearer(cached))).status).toBe(200);
-    await until(async () => (await readyz(s)) === 200);
+    await until(async () => (await readyz(s)) === 200, 'readiness');
 
     issuer.fault = { kind: 'reset' };
     for (let i = 0; i < 3; i += 1) expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
@@ -95,7 +85,7 @@ describe('an issuer outage', () => {
 
     // ZITADEL is back: only the background probes can notice, nothing else is sent.
     issuer.fault = undefined;
-    await until(async () => (await readyz(s)) === 200);
+    await until(async () => (await readyz(s)) === 200, 'readiness');
     expect(s.app.guard?.open).toBe(false);
     expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(200);
     const logs = s.logs.map((line) => JSON.parse(line) as { msg: string });

@@ -27,7 +27,6 @@ afterAll(async () => {
   await issuer.close();
 });
 
-/** Introspection calls made while `action` runs. */
 describe('authentication over HTTP', () => {
   it('should answer 401 with a Bearer challenge when no token is sent', async () => {
     const res = await server.post(HELLO);

@@ -1,9 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Deadline, Deadlines } from '../../src/deadline.js';
-
-const until = async (condition: () => boolean) => {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-};
+import { until } from '../helpers/until.js';
 
 describe('Deadlines', () => {
   it('should expire the deadlines not settled, in the order they started, and only those', async () => {
@@ -13,7 +10,7 @@ describe('Deadlines', () => {
     const b = deadlines.start(() => expired.push('b'));
     deadlines.start(() => expired.push('c'));
     deadlines.settle(b);
-    await until(() => expired.length === 2);
+    await until(() => expired.length === 2, 'both deadlines expired');
     expect(expired).toEqual(['a', 'c']);
     expect(a.at).toBeLessThanOrEqual(performance.now());
     deadlines.stop();
@@ -24,7 +21,7 @@ describe('Deadlines', () => {
     let fired = false;
     deadlines.settle(deadlines.start(() => (fired = true)));
     const later = deadlines.start(() => undefined);
-    await until(() => later.at < performance.now() - 30);
+    await until(() => later.at < performance.now() - 30, 'time past the later deadline');
     expect(fired).toBe(false);
     deadlines.stop();
   });

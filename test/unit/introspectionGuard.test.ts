@@ -6,6 +6,7 @@ import { IntrospectionGuard, type IntrospectionGuardOptions } from '../../src/au
 import type { IntrospectionResult, Introspector } from '../../src/auth/introspection.js';
 import { createLogger } from '../../src/logger.js';
 import { rejected } from '../helpers/errors.js';
+import { until } from '../helpers/until.js';
 
 const INACTIVE: IntrospectionResult = { active: false, reason: 'inactive' };
 const failure = (code: ProviderFailure, transient = false, retryAfterSeconds = 5) => new ProviderUnavailableError(code, code, retryAfterSeconds, { transient });
@@ -40,10 +41,6 @@ function guard(introspector: Introspector, options: Partial<IntrospectionGuardOp
   });
   guards.push(g);
   return { g, logs };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 describe('IntrospectionGuard: budget', () => {
@@ -143,10 +140,10 @@ describe('IntrospectionGuard: circuit breaker', () => {
     const { g, logs } = guard(fake.introspector, { retries: 0 });
     for (let i = 0; i < 5; i += 1) await rejected(() => g.introspect('user-token'), ProviderUnavailableError);
     expect(g.open).toBe(true);
-    await until(() => fake.tokens.length >= 7); // two failed probes
+    await until(() => fake.tokens.length >= 7, 'two failed probes');
     expect(g.open).toBe(true);
     fake.otherwise = INACTIVE;
-    await until(() => !g.open);
+    await until(() => !g.open, 'the circuit closed');
     // Probes use made-up tokens, never a caller's.
     expect(fake.tokens.slice(5).every((t) => t.startsWith('probe.'))).toBe(true);
     expect(logs.filter((l) => /circuit closed/.test(String(l.msg)))).toHaveLength(1);
@@ -178,7 +175,7 @@ describe('IntrospectionGuard: circuit breaker', () => {
     calls[1]!.settle(failure('PROVIDER_ERROR'));
     await rejected(() => failing, ProviderUnavailableError);
     expect(g.open).toBe(true);
-    await until(() => calls.length === 3);
+    await until(() => calls.length === 3, 'a probe');
     expect(calls[2]!.token).toMatch(/^probe\./);
     // The request that started before the outage succeeds: the circuit closes.
     calls[0]!.settle(INACTIVE);
