@@ -138,13 +138,17 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
               return;
             }
             // One writeHead with every header: Node then skips its per-setHeader bookkeeping.
+            // Headers written up front get no Content-Length from end(): give it, or the answer
+            // goes out chunked.
             const headers = graphqlHeaders(record);
             for (const [key, value] of response.headers) headers[key] = value;
-            res.writeHead(response.status ?? 200, headers);
+            const status = response.status ?? 200;
             if (response.body.kind === 'complete') {
-              res.end(response.body.string);
+              headers['content-length'] = Buffer.byteLength(response.body.string);
+              res.writeHead(status, headers).end(response.body.string);
               return;
             }
+            res.writeHead(status, headers);
             for await (const chunk of response.body.asyncIterator) res.write(chunk);
             res.end();
           })

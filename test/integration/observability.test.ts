@@ -76,12 +76,15 @@ describe('headers of every GraphQL answer', () => {
     ['400, not JSON', 400, { 'content-type': 'application/json' }, '{"query":'],
     ['400, query too long', 400, { 'content-type': 'application/json' }, body(`{ ${'__typename '.repeat(2000)}}`)],
     ['413, body too large', 413, { 'content-type': 'application/json' }, body(`{ __typename } # ${'x'.repeat(1_100_000)}`)],
-  ])('should carry the request id and no-store when %s', async (_what, status, headers, payload) => {
+  ])('should carry the request id, no-store and its length when %s', async (_what, status, headers, payload) => {
     const res = await fetch(server.url, { method: 'POST', headers: { ...headers, 'x-request-id': 'every-answer' }, body: payload });
     expect(res.status).toBe(status);
     expect(res.headers.get('x-request-id')).toBe('every-answer');
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+    // A whole answer goes out with its length, not chunked.
+    expect(res.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(await res.text()));
   });
 });
 
