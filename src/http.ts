@@ -110,6 +110,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     };
     const parseBody = () =>
       jsonHandler(req, res, (parseError?: unknown) => {
+        // The body arrived after the deadline: the client has its 503, the operation must not run.
+        if (deadline.expired) return;
         if (parseError) return fail(parseError);
         const headers = new HeaderMap();
         for (const [key, value] of Object.entries(req.headers)) {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { rawRequest } from '../helpers/raw.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
@@ -196,6 +198,27 @@ describe('request deadline', () => {
       expect(issuer.introspections).toBe(before);
       expect(slow.logs.filter((line) => JSON.parse(line).level >= 50)).toEqual([]);
     } finally {
+      await slow.close();
+    }
+  });
+
+  it('should not run an operation whose body arrived after the deadline', async () => {
+    const slow = await startTestServer({ issuer, env: { GRAPHQL_REQUEST_TIMEOUT_MS: '300' } });
+    const token = await issuer.mintToken();
+    const body = JSON.stringify({ query: '{ hello }' });
+    const { hostname, port } = new URL(slow.url);
+    const socket = connect(Number(port), hostname);
+    try {
+      await once(socket, 'connect');
+      socket.write(`POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+      const [reply] = (await once(socket, 'data')) as [Buffer];
+      expect(reply.toString('latin1')).toMatch(/^HTTP\/1\.1 503 /);
+      const before = issuer.introspections;
+      socket.write(body.slice(5));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(issuer.introspections).toBe(before);
+    } finally {
+      socket.destroy();
       await slow.close();
     }
   });
