@@ -15,7 +15,7 @@ import { RedisCache, redisKeyPrefix } from './auth/redisCache.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenCheck, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
-import type { CacheConfig, ClientCredentials, GraphQLConfig, IntrospectionBudgetConfig, RedisConfig, ZitadelConfig } from './config.js';
+import { clientIdOf, type CacheConfig, type ClientCredentials, type GraphQLConfig, type IntrospectionBudgetConfig, type RedisConfig, type ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -164,10 +164,6 @@ export function createApp(options: AppOptions): App {
       await shared?.close();
     },
   };
-}
-
-function clientIdOf(credentials: ClientCredentials | undefined): string | undefined {
-  return credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId;
 }
 
 function hostForUrl(host: string): string {

@@ -8,6 +8,11 @@ export type ClientCredentials =
   | { readonly method: 'private_key_jwt'; readonly key: ApplicationKey }
   | { readonly method: 'client_secret_basic'; readonly clientId: string; readonly clientSecret: string };
 
+/** The API application's client id, whichever way it authenticates. */
+export function clientIdOf(credentials: ClientCredentials | undefined): string | undefined {
+  return credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId;
+}
+
 export interface ZitadelConfig {
   /** The instance URL as configured; discovery's `issuer` is what goes into assertions. */
   readonly issuer: URL;

@@ -1,6 +1,6 @@
 import { createApp, type App } from './app.js';
 import type { TokenValidationMode } from './auth/tokenValidation.js';
-import { loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type ZitadelConfig } from './config.js';
+import { clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type ZitadelConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { DevIssuer } from './dev/issuer.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       issuer: zitadel.issuer.href,
       tokenValidation: config.tokenValidation,
       clientAuth: credentials?.method,
-      clientId: credentials?.method === 'private_key_jwt' ? credentials.key.clientId : credentials?.clientId,
+      clientId: clientIdOf(credentials),
       projectId: zitadel.projectId,
       zitadelTimeoutMs: zitadel.timeoutMs,
       cache: config.cache,

@@ -18,6 +18,9 @@ export interface JwtValidatorOptions {
  * without a key fetch, even while ZITADEL is down), then the signature with jose against the
  * issuer's published key for the token's `kid`. Revocation before `exp` is not seen.
  */
+/** jose takes a mutable list; one copy for every verification. */
+const ALGORITHMS: string[] = [...JWT_ALGORITHMS];
+
 export function createJwtValidator(options: JwtValidatorOptions): TokenCheck {
   const { discovery, keys, audience } = options;
   const now = options.now ?? Date.now;
@@ -45,7 +48,7 @@ export function createJwtValidator(options: JwtValidatorOptions): TokenCheck {
       try {
         // jose re-checks the claims on the verified payload, with the clock at verification time.
         await jwtVerify(token, key, {
-          algorithms: [...JWT_ALGORITHMS],
+          algorithms: ALGORITHMS,
           issuer,
           audience,
           requiredClaims: ['exp'],
