@@ -64,7 +64,9 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   function ended(record: RequestRecord, res: ServerResponse): void {
     // 499 (as nginx logs it): the client went away before the response was finished.
     const status = res.writableFinished ? res.statusCode : 499;
-    if (record.outcome === 'OK' && status >= 400) record.outcome = status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    if (record.outcome === 'OK' && status >= 400) {
+      record.outcome = status === 499 ? 'CLIENT_CLOSED_REQUEST' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    }
     metrics?.requestEnded(record, status);
     if (!requestLog.isLevelEnabled('info')) return;
     requestLog.info(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 let issuer: TestIssuer;
 let server: TestServer;
@@ -112,6 +113,31 @@ describe('request logs', () => {
     const from = server.logs.length;
     expect((await server.post(query, headers)).status).toBe(status);
     expect((await requestLines(from))[0]).toMatchObject({ status, outcome });
+  });
+
+  it('should log a request whose client went away before the answer as 499 CLIENT_CLOSED_REQUEST', async () => {
+    const token = await issuer.mintToken();
+    const from = server.logs.length;
+    const before = issuer.introspections;
+    let release = () => {};
+    issuer.fault = { kind: 'hold', until: new Promise<void>((resolve) => (release = resolve)) };
+    const client = new AbortController();
+    try {
+      const pending = fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'gone', ...bearer(token) },
+        body: JSON.stringify({ query: '{ hello }' }),
+        signal: client.signal,
+      }).catch(() => undefined);
+      await until(() => issuer.introspections > before, 'the introspection held');
+      client.abort();
+      await pending;
+      await until(() => server.logs.slice(from).some((line) => line.includes('"reqId":"gone"')), 'the request line');
+      expect((await requestLines(from)).find((line) => line.reqId === 'gone')).toMatchObject({ status: 499, outcome: 'CLIENT_CLOSED_REQUEST' });
+    } finally {
+      issuer.fault = undefined;
+      release();
+    }
   });
 
   it('should log a body over the limit as BODY_TOO_LARGE', async () => {
