@@ -27,7 +27,7 @@ export interface AppOptions {
   readonly cache: CacheConfig;
   readonly introspectionBudget: IntrospectionBudgetConfig;
   /** Breaker threshold, retry and probe timings; tests shorten them. */
-  readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe'>;
+  readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe' | 'now'>;
   /** A verdict cache shared with other replicas; undefined: this process only. */
   readonly redis?: RedisConfig | undefined;
   readonly production: boolean;
@@ -42,7 +42,7 @@ export interface AppOptions {
   readonly http?: HttpClient;
   /** Default `introspection`. */
   readonly tokenValidation?: TokenValidationMode;
-  /** Key-set refetch cooldown, maximum age and clock; tests control them. */
+  /** Key-set refetch cooldown, maximum age, and the clock of local JWT validation; tests control them. */
   readonly jwks?: Pick<JwksStoreOptions, 'cooldownMs' | 'maxAgeMs' | 'now'>;
 }
 
@@ -108,7 +108,7 @@ export function createApp(options: AppOptions): App {
     jwt: () => {
       if (zitadel.projectId === undefined) throw new TypeError('JWT validation needs the project id (the audience)');
       const keys = new JwksStore({ discovery, http: httpClient, timeoutMs: zitadel.timeoutMs, logger, ...options.jwks });
-      return createJwtValidator({ discovery, keys, audience: zitadel.projectId });
+      return createJwtValidator({ discovery, keys, audience: zitadel.projectId, ...(options.jwks?.now ? { now: options.jwks.now } : {}) });
     },
   });
   const verifier = createTokenVerifier({

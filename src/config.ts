@@ -148,7 +148,7 @@ export function loadConfig(env: Env): Config {
     cache: {
       maxEntries: integer(env, 'AUTH_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000),
       maxTtlMs: integer(env, 'AUTH_CACHE_MAX_TTL_SECONDS', 300, 1, 86_400) * 1000,
-      negativeTtlMs: integer(env, 'AUTH_CACHE_NEGATIVE_TTL_SECONDS', 30, 0, 3600) * 1000,
+      negativeTtlMs: integer(env, 'AUTH_CACHE_NEGATIVE_TTL_SECONDS', 10, 0, 3600) * 1000,
     },
     introspectionBudget: {
       ratePerSecond: integer(env, 'ZITADEL_INTROSPECTION_RATE_LIMIT', 40, 1, 100_000),

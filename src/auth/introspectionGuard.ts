@@ -27,7 +27,8 @@ export interface IntrospectionGuardOptions {
  * - the budget (rate and concurrency) is asked before every call, retries and probes included;
  *   a refusal fails the request at once (IntrospectionBudgetError, a 429), nothing queues;
  * - transient failures are retried once or twice with jittered backoff;
- * - a 429 from ZITADEL stops all calls until its Retry-After;
+ * - a 429 from ZITADEL stops all calls, probes included, until its Retry-After (a minute without
+ *   one, at most two minutes: see providerErrors.ts);
  * - after `failureThreshold` failures in a row the circuit opens: requests fail fast (503 with
  *   Retry-After) while probes in the background, not traffic, find out when ZITADEL is back,
  *   so even a replica that gets no requests recovers.
@@ -152,12 +153,16 @@ export class IntrospectionGuard implements Introspector {
     this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, this.#now() + failure.retryAfterSeconds * 1000);
   }
 
-  /** One probe loop at most: a new schedule replaces a pending one. */
+  /**
+   * One probe loop at most: a new schedule replaces a pending one. A probe never calls before
+   * ZITADEL's Retry-After has passed; probing goes on after it.
+   */
   #scheduleProbe(): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
-    const delay = this.#probeDelayMs;
-    this.#probeDelayMs = Math.min(delay * 2, this.#probeSettings.maxMs);
+    const backoff = this.#probeDelayMs;
+    this.#probeDelayMs = Math.min(backoff * 2, this.#probeSettings.maxMs);
+    const delay = Math.max(backoff, this.#rateLimitedUntil - this.#now());
     this.#nextProbeAt = this.#now() + delay;
     this.#timer = setTimeout(() => void this.#probe(), delay);
     // A pending probe must not keep a stopping process alive.

@@ -5,6 +5,18 @@ import { ProviderUnavailableError } from './errors.js';
 /** The Retry-After we suggest when ZITADEL gives none. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
+/**
+ * After a 429 without Retry-After: ZITADEL Cloud bans an address for one minute (its rate-limit
+ * policy), so asking sooner only prolongs the ban.
+ */
+export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * The longest Retry-After we honour: whoever can make ZITADEL (or a proxy in front of it) answer
+ * 429 must not silence introspection for an hour.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 120;
+
 /** A failed exchange with ZITADEL (network, timeout, oversized body) as a provider outage. */
 export function toProviderError(error: unknown, url: URL): ProviderUnavailableError {
   if (error instanceof ProviderUnavailableError) return error;
@@ -20,11 +32,18 @@ export function toProviderError(error: unknown, url: URL): ProviderUnavailableEr
   );
 }
 
-/** The seconds of a numeric Retry-After header (capped at an hour), or our default. */
-export function retryAfter(response: HttpResponse): number {
+/**
+ * The seconds a Retry-After header asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP-date),
+ * at least 1 and at most MAX_RETRY_AFTER_SECONDS; `fallback` when it is absent or unreadable.
+ */
+export function retryAfter(response: HttpResponse, fallback: number, nowMs = Date.now()): number {
   const header = response.headers['retry-after'];
-  const seconds = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
-  return Number.isSafeInteger(seconds) && seconds > 0 ? Math.min(seconds, 3600) : DEFAULT_RETRY_AFTER_SECONDS;
+  if (typeof header !== 'string') return fallback;
+  const text = header.trim();
+  // An HTTP-date starts with the day's name ("Tue, 01 Dec 2026 12:00:00 GMT").
+  const seconds = /^\d+$/.test(text) ? Number(text) : /^[A-Za-z]{3}, /.test(text) ? Math.ceil((Date.parse(text) - nowMs) / 1000) : NaN;
+  if (!Number.isFinite(seconds)) return fallback;
+  return Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS);
 }
 
 /** Any failure as a provider outage: ProviderUnavailableError as it is, anything else wrapped. */
@@ -36,15 +55,16 @@ export function asProviderError(error: unknown, message: string): ProviderUnavai
 
 /**
  * A non-2xx answer from ZITADEL's `what` (e.g. "introspection") as an outage: 429 passes on its
- * Retry-After, a 5xx is transient (worth a retry) and passes on its Retry-After too.
+ * Retry-After (a minute without one), a 5xx is transient (worth a retry) and passes on its
+ * Retry-After too; both at most MAX_RETRY_AFTER_SECONDS.
  */
 export function providerErrorForStatus(response: HttpResponse, what: string): ProviderUnavailableError {
   const { status } = response;
   if (status === 429) {
-    return new ProviderUnavailableError('PROVIDER_RATE_LIMITED', `ZITADEL rate-limited ${what} (HTTP 429)`, retryAfter(response));
+    return new ProviderUnavailableError('PROVIDER_RATE_LIMITED', `ZITADEL rate-limited ${what} (HTTP 429)`, retryAfter(response, RATE_LIMIT_RETRY_AFTER_SECONDS));
   }
   const serverError = status >= 500;
-  return new ProviderUnavailableError('PROVIDER_ERROR', `${what} answered HTTP ${status}`, serverError ? retryAfter(response) : DEFAULT_RETRY_AFTER_SECONDS, {
+  return new ProviderUnavailableError('PROVIDER_ERROR', `${what} answered HTTP ${status}`, serverError ? retryAfter(response, DEFAULT_RETRY_AFTER_SECONDS) : DEFAULT_RETRY_AFTER_SECONDS, {
     transient: serverError,
   });
 }

@@ -68,6 +68,30 @@ describe('when the issuer fails', () => {
     }
   });
 
+  it.each<[string, Record<string, string>, number]>([
+    ['an absurd Retry-After: at most two minutes', { 'retry-after': '3600' }, 120],
+    ['no Retry-After: about a minute, as ZITADEL Cloud bans for', {}, 60],
+  ])('should honour a 429 with %s, then introspect again', async (_name, headers, seconds) => {
+    let now = Date.now();
+    const own = await startTestServer({ issuer, guard: { now: () => now } });
+    try {
+      issuer.fault = { kind: 'status', status: 429, headers };
+      expectUnavailable(await own.post('{ hello }', bearer(await issuer.mintToken())), String(seconds));
+      issuer.fault = undefined;
+      const token = await issuer.mintToken();
+      now += (seconds - 1) * 1000;
+      const early = await own.post('{ hello }', bearer(token));
+      expect(await issuer.introspectionsDuring(() => own.post('{ hello }', bearer(token)))).toBe(0);
+      expectUnavailable(early, '1');
+      now += 1000;
+      let res: Awaited<ReturnType<TestServer['post']>> | undefined;
+      expect(await issuer.introspectionsDuring(async () => (res = await own.post('{ hello }', bearer(token))))).toBe(1);
+      expect(res?.status).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('should keep serving an already cached token while the issuer is down', async () => {
     const token = await issuer.mintToken();
     expect((await server.post('{ hello }', bearer(token))).status).toBe(200);

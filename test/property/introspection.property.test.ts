@@ -28,7 +28,7 @@ describe('processIntrospectionResponse (property)', () => {
         } catch (error) {
           expect(error).toBeInstanceOf(ProviderUnavailableError);
           const retryAfter = (error as ProviderUnavailableError).retryAfterSeconds;
-          expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 3600).toBe(true);
+          expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 120).toBe(true);
         }
       }),
       { numRuns: 2000 },

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: '*', logLevel: 'info', federation: false });
-    expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 30_000 });
+    expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
     expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
     expect(config.graphql).toEqual({
       limits: { maxAliases: 15, maxDepth: 6, maxCost: 5000, maxDirectives: 50, maxTokens: 1000, maxQueryLength: 10_000 },

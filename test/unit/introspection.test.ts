@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { HttpResponse } from '../../src/auth/httpClient.js';
 import { processIntrospectionResponse } from '../../src/auth/introspection.js';
+import { MAX_RETRY_AFTER_SECONDS, RATE_LIMIT_RETRY_AFTER_SECONDS, retryAfter } from '../../src/auth/providerErrors.js';
 import { thrown } from '../helpers/errors.js';
 import { fullResponse, inactiveResponse } from '../fixtures/zitadel.js';
 
@@ -55,8 +56,31 @@ describe('processIntrospectionResponse', () => {
   it('should carry Retry-After from a 429 or 503, and default otherwise', () => {
     expect(providerError(response(429, '', { 'retry-after': '12' })).retryAfterSeconds).toBe(12);
     expect(providerError(response(503, '', { 'retry-after': '30' })).retryAfterSeconds).toBe(30);
-    expect(providerError(response(429, '', { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' })).retryAfterSeconds).toBe(5);
     expect(providerError(response(500, '')).retryAfterSeconds).toBe(5);
+  });
+
+  it('should wait about a minute after a 429 without a usable Retry-After (ZITADEL Cloud bans for one)', () => {
+    expect(providerError(response(429, '')).retryAfterSeconds).toBe(RATE_LIMIT_RETRY_AFTER_SECONDS);
+    expect(providerError(response(429, '', { 'retry-after': 'soon' })).retryAfterSeconds).toBe(60);
+  });
+
+  it('should honour at most 120 s of any Retry-After', () => {
+    expect(providerError(response(429, '', { 'retry-after': '3600' })).retryAfterSeconds).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(providerError(response(503, '', { 'retry-after': '86400' })).retryAfterSeconds).toBe(120);
+  });
+});
+
+describe('retryAfter', () => {
+  const nowMs = Date.parse('2026-12-01T12:00:00Z');
+  it('should read delay-seconds and HTTP-dates, at least 1 s and at most 120 s', () => {
+    const header = (value: string) => response(429, '', { 'retry-after': value });
+    expect(retryAfter(header('7'), 60, nowMs)).toBe(7);
+    expect(retryAfter(header('0'), 60, nowMs)).toBe(1);
+    expect(retryAfter(header('Tue, 01 Dec 2026 12:00:30 GMT'), 60, nowMs)).toBe(30);
+    expect(retryAfter(header('Tue, 01 Dec 2026 11:00:00 GMT'), 60, nowMs)).toBe(1);
+    expect(retryAfter(header('Wed, 02 Dec 2026 12:00:00 GMT'), 60, nowMs)).toBe(120);
+    expect(retryAfter(header('-5'), 60, nowMs)).toBe(60);
+    expect(retryAfter(response(429, ''), 60, nowMs)).toBe(60);
   });
 
   it('should name the OAuth error of a rejected client authentication but not echo odd bodies', () => {

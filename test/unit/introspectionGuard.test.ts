@@ -112,6 +112,18 @@ describe("IntrospectionGuard: ZITADEL's 429", () => {
     await expect(g.introspect('c')).resolves.toEqual(INACTIVE);
     expect(fake.tokens).toEqual(['a', 'c']);
   });
+
+  it('should schedule no probe before the Retry-After has passed', async () => {
+    const clock = { now: 0 };
+    const fake = scripted([...Array(5).fill(failure('PROVIDER_UNREACHABLE')), failure('PROVIDER_RATE_LIMITED', false, 120)], failure('PROVIDER_UNREACHABLE'));
+    const { g } = guard(fake.introspector, { now: () => clock.now, retries: 0 });
+    for (let i = 0; i < 5; i += 1) await rejected(() => g.introspect('t'), ProviderUnavailableError);
+    await until(() => fake.tokens.length === 6, 'the probe that meets the 429');
+    // The next probe (and with it the end of CIRCUIT_OPEN) is due when the two minutes are over,
+    // not after the probe backoff of 10 ms.
+    await until(async () => (await rejected(() => g.introspect('t'), ProviderUnavailableError)).retryAfterSeconds === 120, 'the next probe due after the Retry-After');
+    expect(fake.tokens).toHaveLength(6);
+  });
 });
 
 describe('IntrospectionGuard: circuit breaker', () => {
