@@ -13,12 +13,13 @@ import { JwksStore, type JwksStoreOptions } from './auth/jwks.js';
 import { createJwtValidator } from './auth/jwtValidator.js';
 import { RedisCache, redisKeyPrefix } from './auth/redisCache.js';
 import { TokenCache } from './auth/tokenCache.js';
-import { chooseTokenCheck, type TokenValidationMode } from './auth/tokenValidation.js';
+import { chooseTokenChecks, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
 import { clientIdOf, type CacheConfig, type ClientCredentials, type GraphQLConfig, type IntrospectionBudgetConfig, type RedisConfig, type ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
+import { fieldsRequiringScopes } from './schema/authDirectives.js';
 import { Metrics } from './metrics.js';
 import { createApolloServer } from './server.js';
 
@@ -87,7 +88,7 @@ export function createApp(options: AppOptions): App {
   let guard: IntrospectionGuard | undefined;
   const cache = new TokenCache({ ...options.cache, shared });
   const metrics = new Metrics({ cache, guard: () => guard });
-  const checkFor = chooseTokenCheck(options.tokenValidation ?? 'introspection', {
+  const checks = chooseTokenChecks(options.tokenValidation ?? 'introspection', {
     introspection: () => {
       if (!zitadel.credentials) throw new TypeError('introspection needs client credentials');
       guard = new IntrospectionGuard({
@@ -103,7 +104,7 @@ export function createApp(options: AppOptions): App {
         logger,
         ...options.guard,
       });
-      return introspectionCheck(guard, logger);
+      return introspectionCheck(guard, logger, { projectId: zitadel.projectId });
     },
     jwt: () => {
       if (zitadel.projectId === undefined) throw new TypeError('JWT validation needs the project id (the audience)');
@@ -111,14 +112,17 @@ export function createApp(options: AppOptions): App {
       return createJwtValidator({ discovery, keys, audience: zitadel.projectId, ...(options.jwks?.now ? { now: options.jwks.now } : {}) });
     },
   });
-  const verifier = createTokenVerifier({
-    checkFor,
-    cache,
-    logger,
-    projectId: zitadel.projectId,
-  });
+  const verifier = createTokenVerifier({ checks, cache, logger });
+  const schema = buildSchema({ federation: options.federation ?? false });
+  const unseeable = options.tokenValidation === 'jwt' ? fieldsRequiringScopes(schema) : [];
+  if (unseeable.length > 0) {
+    logger.warn(
+      { fields: unseeable },
+      "@requiresScopes cannot pass with ZITADEL_TOKEN_VALIDATION=jwt: ZITADEL's JWT access tokens carry no scopes, so these fields answer FORBIDDEN; use auto to introspect such callers",
+    );
+  }
   const apollo = createApolloServer({
-    schema: buildSchema({ federation: options.federation ?? false }),
+    schema,
     logger,
     production: options.production,
     graphql: options.graphql,

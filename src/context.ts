@@ -27,6 +27,7 @@ export class RequestAuth {
   /** What the token cache held when first asked (null: nothing); asked once per request. */
   #known: Verdict | null | undefined;
   #loader: DataLoader<string, Identity> | undefined;
+  #introspected: Promise<Identity> | undefined;
   readonly #verifier: TokenVerifier;
   readonly #deadline: Deadline | undefined;
   readonly #record: RequestRecord | undefined;
@@ -61,11 +62,47 @@ export class RequestAuth {
   }
 
   /** The verified caller; rejects with AuthError, ProviderUnavailableError, or the signal's reason. */
-  async require(): Promise<Identity> {
+  require(): Promise<Identity> {
+    return this.#noteFailure(this.#require());
+  }
+
+  /**
+   * The verified caller with their scopes known. A JWT validated locally carries none, so it is
+   * introspected once (ZITADEL_TOKEN_VALIDATION=auto); where nothing is introspected (`jwt`)
+   * the scopes stay unknown (null), and a scope requirement then fails closed.
+   */
+  async requireScopes(): Promise<Identity> {
+    const identity = await this.require();
+    const { introspect } = this.#verifier;
+    if (identity.scopes !== null || !introspect || this.credential.kind !== 'token') return identity;
+    if (!this.#introspected) {
+      const started = performance.now();
+      const record = this.#record;
+      this.#introspected = untilAborted(introspect(this.credential.token), this.#deadline?.signal).finally(() => {
+        if (!record) return;
+        record.auth = 'checked';
+        record.authMs = (record.authMs ?? 0) + performance.now() - started;
+      });
+    }
+    this.#identity = await this.#noteFailure(this.#introspected);
+    return this.#identity;
+  }
+
+  /** Why the caller was refused, for the request's log line. */
+  async #noteFailure(identity: Promise<Identity>): Promise<Identity> {
+    try {
+      return await identity;
+    } catch (error) {
+      if (error instanceof AuthError && this.#record) this.#record.authFailure = error.detail ?? error.reason;
+      throw error;
+    }
+  }
+
+  async #require(): Promise<Identity> {
     const current = this.current;
     if (current) return current;
     // Refused moments ago (or expired): no need to ask again.
-    if (this.#known?.active === false) throw new AuthError('invalid_token');
+    if (this.#known?.active === false) throw new AuthError('invalid_token', this.#known.reason);
     const { credential } = this;
     if (credential.kind === 'none') throw new AuthError('missing_token');
     if (credential.kind === 'malformed') throw new AuthError('malformed_token');

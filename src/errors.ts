@@ -57,6 +57,18 @@ export function forbidden(missing: string): GraphQLError {
 }
 
 /**
+ * A scope requirement met by a caller whose scopes cannot be known: a JWT validated locally
+ * with ZITADEL_TOKEN_VALIDATION=jwt (ZITADEL's JWT access tokens carry no scopes, and nothing is
+ * introspected). Fails closed, and says why, so that it is not mistaken for a missing grant.
+ */
+export function scopesUnknown(missing: string): GraphQLError {
+  return new GraphQLError(
+    `Forbidden: requires ${missing}. Scopes cannot be checked: ZITADEL's JWT access tokens carry none, and this server validates them locally without introspection.`,
+    { extensions: { code: ErrorCode.Forbidden, reason: 'scopes_unknown' } },
+  );
+}
+
+/**
  * Translates an authentication failure into the GraphQL error a client sees. The message
  * says what the caller can do; it never carries the token, the cause, or provider details.
  */

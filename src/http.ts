@@ -78,6 +78,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         ms: round(performance.now() - record.startedAt),
         ...(record.auth === null ? {} : { auth: record.auth }),
         ...(record.authMs === null ? {} : { authMs: round(record.authMs) }),
+        ...(record.authFailure === null ? {} : { authFailure: record.authFailure }),
       },
       'request',
     );

@@ -16,6 +16,8 @@ export class RequestRecord {
   auth: AuthSource | null = null;
   /** Time spent waiting for the token check on a cache miss. */
   authMs: number | null = null;
+  /** Why the caller was not authenticated (`missing_token`, `expired`, `id_token`, ...); never the token. */
+  authFailure: string | null = null;
 
   constructor(readonly id: string) {}
 }

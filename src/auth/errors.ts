@@ -6,15 +6,19 @@
 /** Why a caller is not authenticated. `missing_token` is the only one without a presented token. */
 export type AuthFailureReason = 'missing_token' | 'malformed_token' | 'invalid_token';
 
-/** The caller's credential was absent or rejected: the caller's fault, never retried. */
+/**
+ * The caller's credential was absent or rejected: the caller's fault, never retried. `detail`
+ * says why a token was rejected (e.g. `expired`, `id_token`) for the request's log line; the
+ * caller only ever sees `reason`.
+ */
 export class AuthError extends Error {
   readonly code = 'AUTH_FAILED';
   override name = 'AuthError';
   constructor(
     readonly reason: AuthFailureReason,
-    message = reason,
+    readonly detail?: string,
   ) {
-    super(message);
+    super(detail === undefined ? reason : `${reason}: ${detail}`);
   }
 }
 

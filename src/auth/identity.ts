@@ -17,7 +17,11 @@ export interface Identity {
   /** Role key -> ids of the organizations that granted it. */
   readonly roleGrants: Readonly<Record<string, readonly string[]>>;
   readonly organizationId: string | null;
-  readonly scopes: readonly string[];
+  /**
+   * The token's scopes; null when unknown: ZITADEL's JWT access tokens carry none, so a JWT
+   * validated locally has them only once introspection has been asked.
+   */
+  readonly scopes: readonly string[] | null;
   readonly clientId: string | null;
   /** Token expiry, Unix seconds. */
   readonly exp: number | null;
@@ -29,7 +33,12 @@ const ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
 const RESOURCE_OWNER_ID_CLAIM = 'urn:zitadel:iam:user:resourceowner:id';
 
 export interface IdentityOptions {
-  /** Also count this project's `urn:zitadel:iam:org:project:<id>:roles`; other projects' never count. */
+  /**
+   * ZITADEL_PROJECT_ID. Set: roles come only from `urn:zitadel:iam:org:project:<id>:roles`.
+   * Unset: from the generic `urn:zitadel:iam:org:project:roles`, which holds the roles of the
+   * project of the application that requested the token; only introspection (which fills it
+   * with the introspecting project's roles) can be trusted with it.
+   */
   readonly projectId?: string | undefined;
 }
 
@@ -60,6 +69,29 @@ export function identityFromClaims(claims: IntrospectionClaims, options: Identit
   });
 }
 
+/**
+ * Maps the verified payload of a ZITADEL JWT access token to an Identity. Such a token carries
+ * no scopes and no profile or email claims (zitadel `internal/api/oidc/token.go`, `createJWT`),
+ * so those stay unknown (null) whatever else the payload holds; roles, organization and
+ * metadata claims are ZITADEL's own and read as introspection's are.
+ */
+export function identityFromAccessTokenJwt(payload: IntrospectionClaims, options: IdentityOptions): Identity | undefined {
+  const identity = identityFromClaims(payload, options);
+  return (
+    identity && {
+      ...identity,
+      username: null,
+      name: null,
+      givenName: null,
+      familyName: null,
+      email: null,
+      emailVerified: null,
+      locale: null,
+      scopes: null,
+    }
+  );
+}
+
 const shared = new SharedValues();
 
 /**
@@ -73,7 +105,7 @@ export function compactIdentity(identity: Identity): Identity {
     locale: shared.string(identity.locale),
     roleGrants: shared.grants(identity.roleGrants),
     organizationId: shared.string(identity.organizationId),
-    scopes: shared.list(identity.scopes),
+    scopes: identity.scopes === null ? null : shared.list(identity.scopes),
     clientId: shared.string(identity.clientId),
   };
 }
@@ -84,19 +116,17 @@ export function roleNames(identity: Identity): string[] {
 }
 
 /**
- * Union of the generic roles claim and, when the project is configured, its project-specific
- * one: role -> ids of the granting organizations (the claim maps role -> { orgId: domain }).
+ * Role -> ids of the granting organizations (the claim maps role -> { orgId: domain }), from
+ * the project's own claim when the project is known, else from the generic one (see
+ * IdentityOptions). The generic claim of a JWT that another project's application obtained
+ * for our audience holds that project's roles: with a project id it never counts.
  */
 function roleGrants(claims: IntrospectionClaims, projectId: string | undefined): Record<string, string[]> {
   const grants: Record<string, string[]> = Object.create(null);
-  const sources = [ROLES_CLAIM, ...(projectId === undefined ? [] : [`urn:zitadel:iam:org:project:${projectId}:roles`])];
-  for (const claim of sources) {
-    const value = claims[claim];
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
-    for (const [role, orgs] of Object.entries(value)) {
-      const orgIds = typeof orgs === 'object' && orgs !== null ? Object.keys(orgs) : [];
-      grants[role] = [...new Set([...(grants[role] ?? []), ...orgIds])];
-    }
+  const value = claims[projectId === undefined ? ROLES_CLAIM : `urn:zitadel:iam:org:project:${projectId}:roles`];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return grants;
+  for (const [role, orgs] of Object.entries(value)) {
+    grants[role] = typeof orgs === 'object' && orgs !== null ? Object.keys(orgs) : [];
   }
   return grants;
 }

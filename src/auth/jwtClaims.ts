@@ -27,8 +27,24 @@ export type JwtRejection =
   | 'missing_exp'
   | 'expired'
   | 'not_yet_valid'
+  /** No `jti`: every ZITADEL access token has one, its ID tokens never do. */
+  | 'missing_jti'
+  /** A claim only ZITADEL's ID tokens carry: an ID token is not an access token. */
+  | 'id_token'
   | 'unknown_key'
   | 'bad_signature';
+
+/**
+ * Refusals that are no verdict on the token: it may pass later (its `nbf`/`iat` arrives, its key
+ * gets published), so they are never remembered.
+ */
+export const PASSING_REJECTIONS: ReadonlySet<string> = new Set<JwtRejection>(['not_yet_valid', 'unknown_key']);
+
+/**
+ * Claims of ZITADEL's ID tokens that its access tokens never carry. ZITADEL signs both with the
+ * same key, `typ: "JWT"`, and puts the project id into both `aud`s: these tell them apart.
+ */
+const ID_TOKEN_CLAIMS = ['azp', 'nonce', 'at_hash', 'sid', 'auth_time', 'amr'] as const;
 
 /** A header we have checked: an allowed algorithm and a key id to look up. */
 export interface CheckedJwtHeader extends ProtectedHeaderParameters {
@@ -72,16 +88,22 @@ export interface JwtExpectations {
   readonly now: number;
 }
 
-/** RFC 7519 §4.1 claim checks on a decoded payload; undefined when it passes. */
+/**
+ * RFC 7519 §4.1 claim checks on a decoded payload, and that it is a ZITADEL access token rather
+ * than an ID token (RFC 9068 §4 asks the same of access tokens); undefined when it passes.
+ */
 export function checkJwtClaims(payload: JWTPayload, expected: JwtExpectations): JwtRejection | undefined {
-  const { iss, aud, exp, nbf, iat } = payload;
+  const { iss, aud, exp, nbf, iat, jti } = payload;
   if (!isNumericDate(exp)) return exp === undefined ? 'missing_exp' : 'invalid_claims';
   if ((nbf !== undefined && !isNumericDate(nbf)) || (iat !== undefined && !isNumericDate(iat))) return 'invalid_claims';
   if (iss !== expected.issuer) return 'wrong_issuer';
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   if (!audiences.includes(expected.audience)) return 'wrong_audience';
+  if (ID_TOKEN_CLAIMS.some((claim) => payload[claim] !== undefined)) return 'id_token';
+  if (typeof jti !== 'string' || jti.length === 0) return 'missing_jti';
   if (exp <= expected.now - JWT_CLOCK_TOLERANCE_SECONDS) return 'expired';
-  if (nbf !== undefined && nbf > expected.now + JWT_CLOCK_TOLERANCE_SECONDS) return 'not_yet_valid';
+  const latest = expected.now + JWT_CLOCK_TOLERANCE_SECONDS;
+  if ((nbf !== undefined && nbf > latest) || (iat !== undefined && iat > latest)) return 'not_yet_valid';
   return undefined;
 }
 

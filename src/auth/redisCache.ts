@@ -6,7 +6,7 @@ import { decodeVerdict, encodeVerdict } from './verdictCodec.js';
 
 export const KEY_PREFIX = 'zitadel-graphql:token:';
 /** Part of every key: a new value format gets new keys instead of misreading old ones. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 /** Who asked ZITADEL: a verdict holds only for the issuer, client and project that obtained it. */
 export interface KeyScope {

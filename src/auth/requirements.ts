@@ -18,6 +18,7 @@ export function unmet(requirement: Requirement, identity: Identity): string | un
     case 'authenticated':
       return undefined;
     case 'scopes': {
+      // Unknown scopes (null) meet no requirement: fail closed.
       const held = new Set(identity.scopes);
       return requirement.anyOf.some((all) => all.every((scope) => held.has(scope))) ? undefined : describe(requirement);
     }

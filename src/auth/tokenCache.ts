@@ -2,8 +2,8 @@ import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from './identity.js';
 
-/** What introspection decided about a token, in the compact form we keep. */
-export type Verdict = { readonly active: true; readonly identity: Identity } | { readonly active: false };
+/** What a token check decided, in the compact form we keep; a refusal keeps why, for the log. */
+export type Verdict = { readonly active: true; readonly identity: Identity } | { readonly active: false; readonly reason?: string };
 
 export interface TokenCacheOptions {
   /** 0: nothing is kept across requests (concurrent lookups are still shared). */
@@ -44,11 +44,13 @@ export function verdictTtlMs(verdict: Verdict, nowMs: number, { maxTtlMs, negati
   return exp === null ? maxTtlMs : Math.min(maxTtlMs, exp * 1000 - nowMs);
 }
 
-const EXPIRED: Verdict = { active: false };
+const EXPIRED: Verdict = { active: false, reason: 'expired' };
 
 interface Entry {
   readonly verdict: Verdict;
   readonly expiresAtMs: number;
+  /** A newer verdict took its place (e.g. after introspection): a memo holding it must look again. */
+  superseded?: true;
 }
 
 /**
@@ -103,7 +105,7 @@ export class TokenCache {
    * `memo`, a repeated token is answered from it until its entry expires.
    */
   peek(token: string, memo?: TokenMemo): Verdict | undefined {
-    if (memo?.token === token && memo.entry !== undefined && memo.entry.expiresAtMs > this.#now()) return this.#hit(memo.entry).verdict;
+    if (memo?.token === token && memo.entry !== undefined && memo.entry.expiresAtMs > this.#now() && !memo.entry.superseded) return this.#hit(memo.entry).verdict;
     const entry = this.#local(tokenKey(token));
     if (memo) {
       memo.token = entry ? token : undefined;
@@ -112,25 +114,31 @@ export class TokenCache {
     return entry?.verdict;
   }
 
-  /** The cached verdict, or the one `load` produces (shared by concurrent callers for the token). */
-  get(token: string, load: () => Promise<Verdict>): Promise<Verdict> {
+  /**
+   * The cached verdict, or the one `load` produces (shared by concurrent callers for the token).
+   * With `enough`, a cached verdict that is not enough (a locally validated JWT, when its scopes
+   * are wanted) is replaced by what `load` produces.
+   */
+  get(token: string, load: () => Promise<Verdict>, enough?: (verdict: Verdict) => boolean): Promise<Verdict> {
     const key = tokenKey(token);
     const known = this.#local(key);
-    if (known) return Promise.resolve(known.verdict);
+    if (known && (!enough || enough(known.verdict))) return Promise.resolve(known.verdict);
     this.stats.misses += 1;
-    let pending = this.#inflight.get(key);
+    // A replacing load is not shared with plain lookups, which a cached verdict satisfies.
+    const flight = enough ? `+${key}` : key;
+    let pending = this.#inflight.get(flight);
     if (!pending) {
-      pending = this.#lookup(key, load).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, pending);
+      pending = this.#lookup(key, load, enough).finally(() => this.#inflight.delete(flight));
+      this.#inflight.set(flight, pending);
     }
     return pending;
   }
 
-  async #lookup(key: string, load: () => Promise<Verdict>): Promise<Verdict> {
+  async #lookup(key: string, load: () => Promise<Verdict>, enough?: (verdict: Verdict) => boolean): Promise<Verdict> {
     const shared = this.#options.shared;
     // Without a shared cache, `load` starts synchronously, as callers of get() may rely on.
     const found = shared ? await shared.get(key) : undefined;
-    if (found) {
+    if (found && (!enough || enough(found.verdict))) {
       // Keep the shared entry's expiry (never beyond our own limits), so every replica forgets
       // a verdict when the first one to cache it would have.
       const ttl = Math.min(found.ttlMs, verdictTtlMs(found.verdict, this.#now(), this.#options));
@@ -168,8 +176,14 @@ export class TokenCache {
   }
 
   #store(key: string, verdict: Verdict, ttlMs: number): Entry | undefined {
-    if (!this.#entries || ttlMs <= 0) return undefined;
-    const entry = { verdict, expiresAtMs: this.#now() + ttlMs };
+    if (!this.#entries) return undefined;
+    const previous = this.#entries.peek(key);
+    if (previous) previous.superseded = true;
+    if (ttlMs <= 0) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    const entry: Entry = { verdict, expiresAtMs: this.#now() + ttlMs };
     this.#entries.set(key, entry);
     return entry;
   }

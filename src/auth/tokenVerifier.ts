@@ -1,42 +1,39 @@
 import type { Logger } from 'pino';
 import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from './errors.js';
-import { identityFromClaims, type Identity, type IdentityOptions, type IntrospectionClaims } from './identity.js';
+import { identityFromClaims, type Identity, type IdentityOptions } from './identity.js';
 import type { Introspector } from './introspection.js';
+import { PASSING_REJECTIONS } from './jwtClaims.js';
 import { createOutageLog } from './outageLog.js';
 import { asProviderError } from './providerErrors.js';
 import type { TokenCache, TokenMemo, Verdict } from './tokenCache.js';
+import type { TokenChecks } from './tokenValidation.js';
 
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
   verify(token: string): Promise<Identity>;
   /** The verdict this process already holds for the token, without waiting: the hot path. */
   known(token: string, memo?: TokenMemo): Verdict | undefined;
+  /**
+   * The identity as introspection sees it (scopes, profile, email), for a token validated
+   * locally as a JWT, which carries none of these; cached like any verdict. Undefined when this
+   * server never introspects (ZITADEL_TOKEN_VALIDATION=jwt).
+   */
+  readonly introspect?: ((token: string) => Promise<Identity>) | undefined;
 }
 
-/** What one way of checking a token (introspection, local JWT validation) decided. */
-export type TokenCheckResult =
-  | { readonly active: true; readonly claims: IntrospectionClaims }
-  | {
-      readonly active: false;
-      readonly reason: string;
-      /** Not a verdict on the token (a key we do not know yet): refuse now, remember nothing. */
-      readonly uncacheable?: boolean;
-    };
-
-/** One way of checking a token. Throws ProviderUnavailableError when it cannot decide. */
+/**
+ * One way of checking a token (introspection, local JWT validation), mapped to a verdict.
+ * Throws ProviderUnavailableError when it cannot decide.
+ */
 export interface TokenCheck {
-  check(token: string): Promise<TokenCheckResult>;
+  check(token: string): Promise<Verdict>;
 }
 
-export interface TokenVerifierOptions extends IdentityOptions {
-  /** How this token is checked: the same check for every token, or chosen by its shape. */
-  readonly checkFor: (token: string) => TokenCheck;
-  readonly cache: TokenCache;
-  readonly logger: Logger;
-}
-
-/** Introspection (RFC 7662) as a token check; logs ZITADEL's outages once per change of state. */
-export function introspectionCheck(introspector: Introspector, logger: Logger): TokenCheck {
+/**
+ * Introspection (RFC 7662) as a token check; logs ZITADEL's outages once per change of state.
+ * `options.projectId` decides which roles claim counts (see IdentityOptions).
+ */
+export function introspectionCheck(introspector: Introspector, logger: Logger, options: IdentityOptions = {}): TokenCheck {
   const outage = createOutageLog(logger, 'token introspection');
   return {
     async check(token) {
@@ -51,47 +48,63 @@ export function introspectionCheck(introspector: Introspector, logger: Logger): 
         throw failure;
       }
       outage.succeeded();
-      return result;
+      if (!result.active) return result;
+      const identity = identityFromClaims(result.claims, options);
+      return identity ? { active: true, identity } : { active: false, reason: 'no_subject' };
     },
   };
 }
 
+export interface TokenVerifierOptions {
+  readonly checks: TokenChecks;
+  readonly cache: TokenCache;
+  readonly logger: Logger;
+}
+
+/** Whether a verdict already holds what only introspection sees. */
+const introspected = (verdict: Verdict) => !verdict.active || verdict.identity.scopes !== null;
+
 /**
- * The chosen check behind the cache, mapped to an Identity. Never logs a token; a check that
- * fails unexpectedly counts as a provider fault (503), never as the caller's (401).
+ * The chosen check behind the cache. Never logs a token; a check that fails unexpectedly counts
+ * as a provider fault (503), never as the caller's (401).
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const { checkFor, cache, logger } = options;
+  const { checks, cache, logger } = options;
   const unexpected = createOutageLog(logger, 'token verification');
 
-  async function load(token: string): Promise<Verdict> {
-    let result: TokenCheckResult;
+  async function decide(check: TokenCheck, token: string): Promise<Verdict> {
+    let verdict: Verdict;
     try {
-      result = await checkFor(token).check(token);
+      verdict = await check.check(token);
     } catch (error) {
       if (error instanceof ProviderUnavailableError || error instanceof IntrospectionBudgetError) throw error;
       const failure = asProviderError(error, 'token check failed');
       unexpected.failed(failure);
       throw failure;
     }
-    if (!result.active) {
-      logger.debug({ reason: result.reason }, 'token rejected');
-      // A failed load is never cached: the next request decides afresh.
-      if (result.uncacheable) throw new AuthError('invalid_token');
-      return { active: false };
+    if (!verdict.active) {
+      logger.debug({ reason: verdict.reason }, 'token rejected');
+      // No verdict on the token (its nbf lies ahead, its key is not published yet): refuse it
+      // now, remember nothing, so it passes once it can. A failed load is never cached.
+      if (verdict.reason !== undefined && PASSING_REJECTIONS.has(verdict.reason)) throw new AuthError('invalid_token', verdict.reason);
     }
-    const identity = identityFromClaims(result.claims, options);
-    return identity ? { active: true, identity } : { active: false };
+    return verdict;
   }
 
+  function identityOf(verdict: Verdict): Identity {
+    if (!verdict.active) throw new AuthError('invalid_token', verdict.reason);
+    return verdict.identity;
+  }
+
+  const { introspection } = checks;
   return {
     async verify(token) {
-      const verdict = await cache.get(token, () => load(token));
-      if (!verdict.active) throw new AuthError('invalid_token');
-      return verdict.identity;
+      return identityOf(await cache.get(token, () => decide(checks.decide(token), token)));
     },
     known(token, memo) {
       return cache.peek(token, memo);
     },
+    // Replaces the local verdict: a revocation introspection reports is then seen at once.
+    introspect: introspection && (async (token) => identityOf(await cache.get(token, () => decide(introspection, token), introspected))),
   };
 }

@@ -10,14 +10,18 @@ import type { Verdict } from './tokenCache.js';
 const STRING_FIELDS = ['username', 'name', 'givenName', 'familyName', 'email', 'locale', 'organizationId', 'clientId'] as const;
 const IDENTITY_FIELDS = new Set<string>(['id', ...STRING_FIELDS, 'emailVerified', 'roleGrants', 'scopes', 'exp']);
 
+/** A refusal's reason, as the checks spell them (`expired`, `id_token`, ...). */
+const REASON = /^[a-z_]{1,32}$/;
+
 export function encodeVerdict(verdict: Verdict): string {
-  if (!verdict.active) return '{"active":false}';
+  if (!verdict.active) return verdict.reason === undefined ? '{"active":false}' : JSON.stringify({ active: false, reason: verdict.reason });
   const { identity } = verdict;
   const compact: Record<string, unknown> = { id: identity.id };
   for (const field of STRING_FIELDS) if (identity[field] !== null) compact[field] = identity[field];
   if (identity.emailVerified !== null) compact.emailVerified = identity.emailVerified;
   if (Object.keys(identity.roleGrants).length > 0) compact.roleGrants = identity.roleGrants;
-  if (identity.scopes.length > 0) compact.scopes = identity.scopes;
+  // Absent: unknown (a locally validated JWT), which differs from none.
+  if (identity.scopes !== null) compact.scopes = identity.scopes;
   if (identity.exp !== null) compact.exp = identity.exp;
   return JSON.stringify({ active: true, identity: compact });
 }
@@ -33,6 +37,7 @@ export function decodeVerdict(text: string): Verdict | undefined {
   if (!isRecord(value)) return undefined;
   const keys = Object.keys(value);
   if (value.active === false && keys.length === 1) return { active: false };
+  if (value.active === false && keys.length === 2 && typeof value.reason === 'string' && REASON.test(value.reason)) return { active: false, reason: value.reason };
   if (value.active !== true || keys.length !== 2) return undefined;
   const identity = decodeIdentity(value.identity);
   return identity ? { active: true, identity } : undefined;
@@ -40,7 +45,7 @@ export function decodeVerdict(text: string): Verdict | undefined {
 
 function decodeIdentity(value: unknown): Identity | undefined {
   if (!isRecord(value) || Object.keys(value).some((key) => !IDENTITY_FIELDS.has(key))) return undefined;
-  const { id, emailVerified = null, roleGrants = {}, scopes = [], exp = null } = value;
+  const { id, emailVerified = null, roleGrants = {}, scopes = null, exp = null } = value;
   if (typeof id !== 'string' || id.length === 0) return undefined;
   const strings: Partial<Record<(typeof STRING_FIELDS)[number], string | null>> = {};
   for (const field of STRING_FIELDS) {
@@ -50,7 +55,7 @@ function decodeIdentity(value: unknown): Identity | undefined {
   }
   if (!(emailVerified === null || typeof emailVerified === 'boolean')) return undefined;
   if (!(exp === null || (typeof exp === 'number' && Number.isFinite(exp)))) return undefined;
-  if (!isStringArray(scopes)) return undefined;
+  if (scopes !== null && !isStringArray(scopes)) return undefined;
   const grants = decodeRoleGrants(roleGrants);
   if (!grants) return undefined;
   return compactIdentity({

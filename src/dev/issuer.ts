@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPair, generateKeyPairSync, randomBytes, ran
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { exportJWK, SignJWT, type JWK } from 'jose';
+import { createLocalJWKSet, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from './memoryAdapter.js';
 
@@ -14,7 +14,10 @@ import { createMemoryAdapter } from './memoryAdapter.js';
  * ZITADEL_ISSUER is unset outside production.
  */
 
-/** A user in the development directory. `roles` maps role -> { orgId: orgPrimaryDomain }. */
+/** Role -> { orgId: orgPrimaryDomain }, as ZITADEL's roles claims spell a user's grants. */
+export type RoleClaim = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/** A user in the development directory. */
 export interface DevUser {
   readonly sub: string;
   readonly username: string;
@@ -24,7 +27,10 @@ export interface DevUser {
   readonly email?: string;
   readonly emailVerified?: boolean;
   readonly locale?: string;
-  readonly roles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Grants in the development project (the API's). */
+  readonly roles?: RoleClaim;
+  /** Grants in a second project of the instance, whose front end may ask for the API's audience. */
+  readonly otherProjectRoles?: RoleClaim;
   readonly organizationId?: string;
   readonly organizationName?: string;
   readonly organizationDomain?: string;
@@ -35,14 +41,21 @@ export interface DevUser {
 export interface MintOptions {
   /** Default: the demo user. A user not yet known is added to the directory. */
   readonly user?: DevUser;
+  /** Default: DEFAULT_SCOPE, or for the other project's front end `openid` and the API's audience scope. */
   readonly scope?: string;
   readonly expiresInSeconds?: number;
+  /**
+   * The application that obtained the token: the development project's front end (default), or
+   * the front end of another project, which put the API's project into `aud` by asking for
+   * `urn:zitadel:iam:org:project:id:<projectId>:aud`, as any application of the instance may.
+   */
+  readonly requestedBy?: 'this-project' | 'other-project';
 }
 
 export interface JwtMintOptions extends MintOptions {
   /** Sign with this published key; default: the newest. */
   readonly kid?: string;
-  /** Claims added to ZITADEL's or replacing them (`undefined` removes one): for tests of refused tokens. */
+  /** Claims added to ZITADEL's or replacing them (`undefined` removes one): for tests of refused tokens (ID tokens, tokens not yet valid). */
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
@@ -55,12 +68,17 @@ export interface DevIssuer {
   /** An API application configured for Basic authentication instead. */
   readonly basicClient: { readonly clientId: string; readonly clientSecret: string };
   readonly demoUser: DevUser;
+  /** The development project's front end (a public client with PKCE, as a ZITADEL "User Agent" application). */
+  readonly frontendClientId: string;
   /** An opaque access token for the user, as a ZITADEL front-end application would receive. */
   mintToken(options?: MintOptions): Promise<string>;
   /**
    * A JWT access token for the user, as ZITADEL issues to an application set to "Auth Token
-   * Type: JWT": signed with a published key, `aud` holding the project id, roles and
-   * organization claims, but no profile or email claims.
+   * Type: JWT" with "Add user roles to the access token" on (zitadel `createJWT`): `iss, sub,
+   * aud, exp, iat, nbf, jti, client_id`, the roles of the requesting application's project in
+   * the generic and that project's roles claim, organization and metadata claims only for their
+   * scopes; no `scope`, no profile or email claims. Introspection answers for it, and revoking
+   * it is seen there, as at ZITADEL.
    */
   mintJwt(options?: JwtMintOptions): Promise<string>;
   /** The `kid`s of the published signing keys (`/oauth/v2/keys`), oldest first. */
@@ -75,6 +93,9 @@ export interface DevIssuer {
 
 export const DEV_ORG_ID = '100000000000000001';
 const PROJECT_ID = '100000000000000002';
+/** A second project of the instance, with a front end of its own. */
+export const OTHER_PROJECT_ID = '100000000000000007';
+const OTHER_FRONTEND_CLIENT_ID = '100000000000000008@other';
 const API_APP_ID = '100000000000000003';
 const API_CLIENT_ID = `${API_APP_ID}@demo`;
 const API_KEY_ID = '100000000000000004';
@@ -99,8 +120,87 @@ export const DEMO_USER: DevUser = {
 };
 
 const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
+/** Without it ZITADEL sends no `urn:zitadel:iam:user:resourceowner:*` claims. */
+export const RESOURCE_OWNER_SCOPE = 'urn:zitadel:iam:user:resourceowner';
+/** Asks for a roles claim of every project named by an audience scope. */
+const PROJECTS_ROLES_SCOPE = 'urn:zitadel:iam:org:projects:roles';
+const AUDIENCE_SCOPE = /^urn:zitadel:iam:org:project:id:(\d+):aud$/;
+const GENERIC_ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
+const projectRolesClaim = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
 
-/** ZITADEL's introspection claims for a user, by granted scope (see ../shared ZITADEL.md). */
+/** What a front end of the development project asks for. */
+export const DEFAULT_SCOPE = `openid profile email ${RESOURCE_OWNER_SCOPE}`;
+
+interface Application {
+  readonly clientId: string;
+  readonly projectId: string;
+  readonly defaultScope: string;
+}
+
+const APPLICATIONS: Readonly<Record<NonNullable<MintOptions['requestedBy']>, Application>> = {
+  'this-project': { clientId: FRONTEND_CLIENT_ID, projectId: PROJECT_ID, defaultScope: DEFAULT_SCOPE },
+  'other-project': { clientId: OTHER_FRONTEND_CLIENT_ID, projectId: OTHER_PROJECT_ID, defaultScope: `openid urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud` },
+};
+
+function rolesIn(user: DevUser, projectId: string): RoleClaim | undefined {
+  const roles = projectId === PROJECT_ID ? user.roles : projectId === OTHER_PROJECT_ID ? user.otherProjectRoles : undefined;
+  return roles && Object.keys(roles).length > 0 ? roles : undefined;
+}
+
+/** Projects an audience scope named. */
+function audienceProjects(scopes: ReadonlySet<string>): string[] {
+  return [...scopes].flatMap((scope) => AUDIENCE_SCOPE.exec(scope)?.[1] ?? []);
+}
+
+/** `aud`: the client, its project, and every project an audience scope asked for (ZITADEL adds them unchecked). */
+function audience(application: Application, scopes: ReadonlySet<string>): string[] {
+  return [...new Set([application.clientId, application.projectId, ...audienceProjects(scopes)])];
+}
+
+/**
+ * The claims ZITADEL derives from scopes alone, in introspection answers and JWT access tokens
+ * alike (zitadel `userinfo.go`): user metadata, and the organization only with
+ * RESOURCE_OWNER_SCOPE.
+ */
+function scopedClaims(user: DevUser, scopes: ReadonlySet<string>): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  if (scopes.has(METADATA_SCOPE) && user.metadata) {
+    claims[METADATA_SCOPE] = Object.fromEntries(Object.entries(user.metadata).map(([key, value]) => [key, Buffer.from(value).toString('base64url')]));
+  }
+  if (scopes.has(RESOURCE_OWNER_SCOPE) && user.organizationId) {
+    claims['urn:zitadel:iam:user:resourceowner:id'] = user.organizationId;
+    claims['urn:zitadel:iam:user:resourceowner:name'] = user.organizationName;
+    claims['urn:zitadel:iam:user:resourceowner:primary_domain'] = user.organizationDomain;
+  }
+  return claims;
+}
+
+/**
+ * The roles claims of a JWT access token: the requesting application's project in the generic
+ * claim and its own, plus, with PROJECTS_ROLES_SCOPE, the own claim of every audience project
+ * the user holds roles in (zitadel `userinfo.go`, `assertRoles`).
+ */
+function jwtRoleClaims(user: DevUser, application: Application, scopes: ReadonlySet<string>): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  const own = rolesIn(user, application.projectId);
+  if (own) {
+    claims[GENERIC_ROLES_CLAIM] = own;
+    claims[projectRolesClaim(application.projectId)] = own;
+  }
+  if (scopes.has(PROJECTS_ROLES_SCOPE)) {
+    for (const projectId of audienceProjects(scopes)) {
+      const roles = rolesIn(user, projectId);
+      if (roles) claims[projectRolesClaim(projectId)] = roles;
+    }
+  }
+  return claims;
+}
+
+/**
+ * ZITADEL's introspection claims for a user, by granted scope (see ../shared ZITADEL.md). Roles
+ * are always the introspecting API application's project's, in both claims
+ * (`introspect.go`, `currentProjectOnly`), whichever application obtained the token.
+ */
 export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
   if (scopes.has('profile')) {
@@ -118,19 +218,12 @@ export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Recor
     // ZITADEL omits email_verified when it is false.
     if (user.emailVerified) claims.email_verified = true;
   }
-  if (scopes.has(METADATA_SCOPE) && user.metadata) {
-    claims[METADATA_SCOPE] = Object.fromEntries(Object.entries(user.metadata).map(([key, value]) => [key, Buffer.from(value).toString('base64url')]));
+  const roles = rolesIn(user, PROJECT_ID);
+  if (roles) {
+    claims[GENERIC_ROLES_CLAIM] = roles;
+    claims[projectRolesClaim(PROJECT_ID)] = roles;
   }
-  if (user.roles) {
-    claims['urn:zitadel:iam:org:project:roles'] = user.roles;
-    claims[`urn:zitadel:iam:org:project:${PROJECT_ID}:roles`] = user.roles;
-  }
-  if (user.organizationId) {
-    claims['urn:zitadel:iam:user:resourceowner:id'] = user.organizationId;
-    claims['urn:zitadel:iam:user:resourceowner:name'] = user.organizationName;
-    claims['urn:zitadel:iam:user:resourceowner:primary_domain'] = user.organizationDomain;
-  }
-  return claims;
+  return { ...claims, ...scopedClaims(user, scopes) };
 }
 
 interface SigningKey {
@@ -141,6 +234,51 @@ interface SigningKey {
 
 async function signingKey(kid: string, privateKey: KeyObject): Promise<SigningKey> {
   return { kid, privateKey, publicJwk: { ...(await exportJWK(createPublicKey(privateKey))), kid, alg: 'RS256', use: 'sig' } };
+}
+
+/**
+ * The id a JWT access token of ours is stored under (its `jti`), when one of our published keys
+ * signed it and it has not expired; undefined for anything else.
+ */
+async function storedIdOf(token: string, keys: readonly SigningKey[]): Promise<string | undefined> {
+  if (token.split('.').length !== 3) return undefined;
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) }), { algorithms: ['RS256'] });
+    return typeof payload.jti === 'string' ? payload.jti : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Introspection request bodies are small forms; a larger one is refused. */
+const MAX_INTROSPECTION_BODY_BYTES = 64 * 1024;
+
+/**
+ * ZITADEL introspects its JWT access tokens; oidc-provider refuses any JWT at its introspection
+ * endpoint. So the request is replayed with a JWT-shaped `token` replaced by the id its token is
+ * stored under, or by a value nobody holds (inactive) when none of our keys signed it.
+ */
+async function withJwtResolved(req: http.IncomingMessage, keys: readonly SigningKey[]): Promise<http.IncomingMessage> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_INTROSPECTION_BODY_BYTES) throw new Error('introspection request too large');
+    chunks.push(chunk);
+  }
+  let body = Buffer.concat(chunks);
+  const form = new URLSearchParams(body.toString('utf8'));
+  const token = form.get('token');
+  if (token !== null && token.split('.').length === 3) {
+    form.set('token', (await storedIdOf(token, keys)) ?? 'not-a-token');
+    body = Buffer.from(form.toString());
+  }
+  const replayed = new http.IncomingMessage(req.socket);
+  // `complete`: a message that ends incomplete destroys its socket.
+  Object.assign(replayed, { complete: true, method: req.method, url: req.url, httpVersion: req.httpVersion, headers: { ...req.headers, 'content-length': String(body.length) } });
+  replayed.push(body);
+  replayed.push(null);
+  return replayed;
 }
 
 /** Koa middleware, as oidc-provider's `use` takes it. */
@@ -187,6 +325,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       },
       { client_id: BASIC_CLIENT_ID, client_secret: basicSecret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: [] },
       { client_id: FRONTEND_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:3000/callback'] },
+      { client_id: OTHER_FRONTEND_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:3001/callback'] },
     ],
     routes: {
       authorization: '/oauth/v2/authorize',
@@ -202,20 +341,34 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       revocation: { enabled: true },
       introspection: {
         enabled: true,
-        // Only API applications (authenticated clients) may introspect, as in ZITADEL.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // Only API applications (authenticated clients) may introspect, as in ZITADEL, and a token
+        // whose audience lacks their project is inactive to them (`validateIntrospectionAudience`).
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && 'aud' in token && Array.isArray(token.aud) && token.aud.includes(PROJECT_ID),
       },
     },
     ttl: { AccessToken: 12 * 3600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600, Interaction: 3600 },
-    scopes: ['openid', 'profile', 'email', 'offline_access', METADATA_SCOPE, `urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud`],
-    // ZITADEL is stricter than oidc-provider about client assertions: hold our server to ZITADEL's rules.
+    scopes: [
+      'openid',
+      'profile',
+      'email',
+      'offline_access',
+      METADATA_SCOPE,
+      RESOURCE_OWNER_SCOPE,
+      PROJECTS_ROLES_SCOPE,
+      `urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud`,
+      `urn:zitadel:iam:org:project:id:${OTHER_PROJECT_ID}:aud`,
+    ],
+    // Hold our server to ZITADEL's verifier of client assertions at the introspection endpoint
+    // (zitadel/oidc `pkg/op/verifier_jwt_profile.go`, max age 1 h, offset 1 s), not oidc-provider's.
     async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
       const now = Math.floor(Date.now() / 1000);
       const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
       if (!audiences.includes(issuer)) throw new errors.InvalidClientAuth('aud must be the issuer');
       if (claims.sub !== claims.iss) throw new errors.InvalidClientAuth('sub must equal iss');
-      if (typeof claims.iat !== 'number' || claims.iat > now + 1) throw new errors.InvalidClientAuth('iat must not be in the future');
-      if (typeof claims.exp !== 'number' || claims.exp - claims.iat > 3600) throw new errors.InvalidClientAuth('exp at most 1 h after iat');
+      if (typeof claims.iat !== 'number' || claims.iat > now + 1) throw new errors.InvalidClientAuth('iat must not be more than 1 s ahead');
+      if (claims.iat < now - 3600) throw new errors.InvalidClientAuth('iat must not be older than 1 h');
+      if (typeof claims.exp !== 'number' || claims.exp <= now + 1) throw new errors.InvalidClientAuth('exp must be more than 1 s ahead');
     },
     async extraTokenClaims(_ctx: KoaContextWithOIDC, token) {
       const user = 'accountId' in token && typeof token.accountId === 'string' ? users.get(token.accountId) : undefined;
@@ -230,8 +383,38 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     ctx.type = 'application/json';
     ctx.body = JSON.stringify({ keys: signingKeys.map((k) => k.publicJwk) });
   });
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.method === 'POST' && req.url?.split('?', 1)[0] === '/oauth/v2/introspect') {
+      withJwtResolved(req, signingKeys).then((resolved) => handle(resolved, res), () => res.writeHead(400).end());
+    } else {
+      handle(req, res);
+    }
+  });
   let rotations = 0;
+
+  /** As after a login: a grant for the user and the application, and an access token under it; its value (or `id`). */
+  async function saveAccessToken(user: DevUser, application: Application, scope: string, expiresInSeconds: number, id?: string): Promise<string> {
+    users.set(user.sub, user);
+    const client = await provider.Client.find(application.clientId);
+    if (!client) throw new Error(`development client ${application.clientId} missing`);
+    const grant = new provider.Grant({ accountId: user.sub, clientId: application.clientId });
+    grant.addOIDCScope(scope);
+    const grantId = await grant.save();
+    const token = new provider.AccessToken({
+      ...(id === undefined ? {} : { jti: id }),
+      accountId: user.sub,
+      client,
+      grantId,
+      gty: 'authorization_code',
+      scope,
+      expiresIn: expiresInSeconds,
+      aud: audience(application, new Set(scope.split(' '))),
+    });
+    // oidc-provider picks the format when it makes the id; a given id needs it said.
+    if (id !== undefined) Object.assign(token, { format: 'opaque' });
+    return token.save();
+  }
 
   return {
     issuer,
@@ -245,46 +428,37 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     }),
     basicClient: { clientId: BASIC_CLIENT_ID, clientSecret: basicSecret },
     demoUser: DEMO_USER,
-    async mintToken({ user = DEMO_USER, scope = 'openid profile email', expiresInSeconds = 12 * 3600 } = {}) {
-      users.set(user.sub, user);
-      const client = await provider.Client.find(FRONTEND_CLIENT_ID);
-      if (!client) throw new Error('development front-end client missing');
-      // As after a login: a grant for the user and the front end, and a token under it.
-      const grant = new provider.Grant({ accountId: user.sub, clientId: FRONTEND_CLIENT_ID });
-      grant.addOIDCScope(scope);
-      const grantId = await grant.save();
-      const token = new provider.AccessToken({
-        accountId: user.sub,
-        client,
-        grantId,
-        gty: 'authorization_code',
-        scope,
-        expiresIn: expiresInSeconds,
-        aud: [FRONTEND_CLIENT_ID, PROJECT_ID],
-      });
-      return token.save();
+    frontendClientId: FRONTEND_CLIENT_ID,
+    async mintToken({ user = DEMO_USER, scope, expiresInSeconds = 12 * 3600, requestedBy = 'this-project' } = {}) {
+      const application = APPLICATIONS[requestedBy];
+      return saveAccessToken(user, application, scope ?? application.defaultScope, expiresInSeconds);
     },
-    async mintJwt({ user = DEMO_USER, scope = 'openid profile email', expiresInSeconds = 12 * 3600, kid, claims = {} } = {}) {
-      users.set(user.sub, user);
+    async mintJwt({ user = DEMO_USER, scope, expiresInSeconds = 12 * 3600, requestedBy = 'this-project', kid, claims = {} } = {}) {
       const key = kid === undefined ? signingKeys.at(-1) : signingKeys.find((k) => k.kid === kid);
       if (!key) throw new Error(`no published signing key "${kid}"`);
+      const application = APPLICATIONS[requestedBy];
+      const granted = scope ?? application.defaultScope;
+      const scopes = new Set(granted.split(' '));
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({
-        // The profile and email scopes do not put claims into ZITADEL's JWT access tokens.
-        ...zitadelClaims(user, new Set()),
+      const jti = `V2_${randomUUID()}`;
+      const jwt = await new SignJWT({
+        ...jwtRoleClaims(user, application, scopes),
+        ...scopedClaims(user, scopes),
         iss: issuer,
         sub: user.sub,
-        aud: [FRONTEND_CLIENT_ID, PROJECT_ID],
-        client_id: FRONTEND_CLIENT_ID,
-        scope,
+        aud: audience(application, scopes),
+        exp: now + expiresInSeconds,
         iat: now,
         nbf: now,
-        exp: now + expiresInSeconds,
-        jti: randomUUID(),
+        jti,
+        client_id: application.clientId,
         ...claims,
       })
         .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
         .sign(key.privateKey);
+      // ZITADEL keeps the token behind a JWT: introspection answers for it and sees its revocation.
+      if (expiresInSeconds > 0) await saveAccessToken(user, application, granted, expiresInSeconds, jti);
+      return jwt;
     },
     get signingKeyIds() {
       return signingKeys.map((k) => k.kid);
@@ -301,7 +475,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       if (index >= 0) signingKeys.splice(index, 1);
     },
     async revokeToken(token) {
-      const found = await provider.AccessToken.find(token);
+      const found = await provider.AccessToken.find((await storedIdOf(token, signingKeys)) ?? token);
       await found?.destroy();
     },
     async close() {

@@ -19,7 +19,7 @@ export type Query = {
   adminGreeting: Scalars['String']['output'];
   /** Greets an authenticated caller. */
   hello: Scalars['String']['output'];
-  /** The caller, as ZITADEL's token introspection describes them. */
+  /** The caller, as ZITADEL describes them (introspection; a JWT validated locally has no profile or email). */
   me?: Maybe<User>;
   /** For callers granted `admin` by organization 100000000000000001. */
   orgAdminGreeting: Scalars['String']['output'];
@@ -29,7 +29,7 @@ export type Query = {
   staffGreeting: Scalars['String']['output'];
 };
 
-/** A ZITADEL user (or machine user) as seen through token introspection. */
+/** A ZITADEL user (or machine user) as their token describes them. */
 export type User = {
   __typename?: 'User';
   email?: Maybe<Scalars['String']['output']>;
@@ -45,10 +45,10 @@ export type User = {
   name?: Maybe<Scalars['String']['output']>;
   /** The user's organization (`urn:zitadel:iam:user:resourceowner:id`). */
   organizationId?: Maybe<Scalars['ID']['output']>;
-  /** Project role keys granted to the user (generic and this project's roles claims), deduplicated and sorted. */
+  /** Project role keys granted to the user, sorted: from this project's roles claim when ZITADEL_PROJECT_ID is set, else from the generic one. */
   roles: Array<Scalars['String']['output']>;
-  /** The token's scopes, in the order granted; empty when the token has none. */
-  scopes: Array<Scalars['String']['output']>;
+  /** The token's scopes, in the order granted; null when unknown (a JWT access token validated locally carries none). */
+  scopes?: Maybe<Array<Scalars['String']['output']>>;
   /** ZITADEL login name (`username`, else `preferred_username`). */
   username?: Maybe<Scalars['String']['output']>;
 };
@@ -179,7 +179,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   organizationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
-  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  scopes?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
   username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 

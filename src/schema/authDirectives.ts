@@ -1,6 +1,8 @@
 import { MapperKind, getDirective, mapSchema } from '@graphql-tools/utils';
 import {
   defaultFieldResolver,
+  isIntrospectionType,
+  isObjectType,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
   type GraphQLObjectType,
@@ -9,7 +11,7 @@ import {
 import type { Identity } from '../auth/identity.js';
 import { unmet, type Requirement } from '../auth/requirements.js';
 import type { GraphQLContext } from '../context.js';
-import { forbidden, toGraphQLError } from '../errors.js';
+import { forbidden, scopesUnknown, toGraphQLError } from '../errors.js';
 
 type Resolver = GraphQLFieldResolver<unknown, GraphQLContext>;
 type DirectiveArgs = Record<string, unknown>;
@@ -63,6 +65,17 @@ export function fieldRequirements(schema: GraphQLSchema, type: GraphQLObjectType
   return [...found.values()];
 }
 
+/** `Type.field` of every field that some `@requiresScopes` guards. Pure. */
+export function fieldsRequiringScopes(schema: GraphQLSchema): string[] {
+  return Object.values(schema.getTypeMap())
+    .filter((type): type is GraphQLObjectType => isObjectType(type) && !isIntrospectionType(type))
+    .flatMap((type) =>
+      Object.keys(type.getFields())
+        .filter((field) => fieldRequirements(schema, type, field).some((requirement) => requirement.kind === 'scopes'))
+        .map((field) => `${type.name}.${field}`),
+    );
+}
+
 /**
  * Makes every field with requirements (including default-resolved fields and `subscribe`) verify
  * the caller first, then check each requirement: authentication before authorization, so an
@@ -91,19 +104,21 @@ function guardField(
 }
 
 function guard(next: Resolver, checks: readonly Requirement[]): Resolver {
+  const needsScopes = checks.some((requirement) => requirement.kind === 'scopes');
   const authorize = (identity: Identity) => {
     if (checks.length === 0) return;
-    const missing = checks.flatMap((requirement) => unmet(requirement, identity) ?? []);
-    if (missing.length > 0) throw forbidden(missing.join(' and '));
+    const missing = checks.flatMap((requirement) => unmet(requirement, identity) ?? []).join(' and ');
+    if (missing) throw needsScopes && identity.scopes === null ? scopesUnknown(missing) : forbidden(missing);
   };
   return (source, args, context, info) => {
     // Hot path: once the caller is known, no promise is made per field.
     const known = context.auth.current;
-    if (known) {
+    if (known && (!needsScopes || known.scopes !== null)) {
       authorize(known);
       return next(source, args, context, info);
     }
-    return context.auth.require().then(
+    // A locally validated JWT knows no scopes: requireScopes learns them once, by introspection.
+    return (needsScopes ? context.auth.requireScopes() : context.auth.require()).then(
       (identity) => {
         authorize(identity);
         return next(source, args, context, info);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { JWT_BEARER_ASSERTION_TYPE } from '../../src/auth/clientAuth.js';
 import { parseApplicationKey } from '../../src/auth/keyFile.js';
-import { startDevIssuer, type DevIssuer } from '../../src/dev/issuer.js';
+import { DEV_ORG_ID, OTHER_PROJECT_ID, startDevIssuer, type DevIssuer, type DevUser } from '../../src/dev/issuer.js';
 
 /**
  * The development issuer must hold the server to ZITADEL's rules (see ../shared/ZITADEL.md),
@@ -20,19 +20,33 @@ beforeAll(async () => {
 
 afterAll(() => issuer.close());
 
-async function assertion(claims: { aud?: string; iatOffset?: number; sub?: string } = {}): Promise<string> {
+async function assertion(claims: { aud?: string; iatOffset?: number; expOffset?: number; sub?: string } = {}): Promise<string> {
   const key = parseApplicationKey(issuer.keyJson);
-  const iat = Math.floor(Date.now() / 1000) + (claims.iatOffset ?? 0);
+  const now = Math.floor(Date.now() / 1000);
+  const iat = now + (claims.iatOffset ?? 0);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'RS256', kid: key.keyId })
     .setIssuer(key.clientId)
     .setSubject(claims.sub ?? key.clientId)
     .setAudience(claims.aud ?? issuer.issuer)
     .setIssuedAt(iat)
-    .setExpirationTime(iat + 60)
+    .setExpirationTime(now + (claims.expOffset ?? 60))
     .setJti(randomUUID())
     .sign(key.privateKey);
 }
+
+const ROLES = 'urn:zitadel:iam:org:project:roles';
+const projectRoles = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
+const RESOURCE_OWNER = ['urn:zitadel:iam:user:resourceowner:id', 'urn:zitadel:iam:user:resourceowner:name', 'urn:zitadel:iam:user:resourceowner:primary_domain'];
+const payloadOf = (jwt: string) => decodeJwt(jwt) as Record<string, unknown>;
+
+/** Admin in another project of the instance, and nothing in the API's project. */
+const OTHER_PROJECT_ADMIN: DevUser = {
+  sub: '200000000000000042',
+  username: 'other.admin@demo.localhost',
+  otherProjectRoles: { admin: { [DEV_ORG_ID]: 'demo.localhost' } },
+  organizationId: DEV_ORG_ID,
+};
 
 async function introspect(token: string, clientAssertion: string) {
   const res = await fetch(introspectionEndpoint, {
@@ -53,7 +67,7 @@ describe('the development issuer', () => {
   });
 
   it('should introspect with ZITADEL-shaped claims', async () => {
-    const { status, body } = await introspect(await issuer.mintToken(), await assertion());
+    const { status, body } = await introspect(await issuer.mintToken({ scope: 'openid profile email' }), await assertion());
     expect(status).toBe(200);
     expect(body).toMatchObject({
       active: true,
@@ -65,12 +79,35 @@ describe('the development issuer', () => {
       scope: 'openid profile email',
       token_type: 'Bearer',
       iss: issuer.issuer,
-      'urn:zitadel:iam:org:project:roles': issuer.demoUser.roles,
-      [`urn:zitadel:iam:org:project:${issuer.projectId}:roles`]: issuer.demoUser.roles,
-      'urn:zitadel:iam:user:resourceowner:id': issuer.demoUser.organizationId,
+      [ROLES]: issuer.demoUser.roles,
+      [projectRoles(issuer.projectId)]: issuer.demoUser.roles,
     });
     expect(body.aud).toEqual(expect.arrayContaining([issuer.projectId]));
     expect(typeof body.exp).toBe('number');
+    // The organization only comes with its scope.
+    for (const claim of RESOURCE_OWNER) expect(body).not.toHaveProperty(claim);
+  });
+
+  it('should name the organization only for the resource-owner scope', async () => {
+    const { body } = await introspect(await issuer.mintToken({ scope: 'openid urn:zitadel:iam:user:resourceowner' }), await assertion());
+    expect(body).toMatchObject({
+      'urn:zitadel:iam:user:resourceowner:id': DEV_ORG_ID,
+      'urn:zitadel:iam:user:resourceowner:name': 'Demo',
+      'urn:zitadel:iam:user:resourceowner:primary_domain': 'demo.localhost',
+    });
+    expect(body).not.toHaveProperty('username');
+  });
+
+  it("should answer a token whose audience lacks the API's project as inactive, as ZITADEL does", async () => {
+    const { body } = await introspect(await issuer.mintToken({ requestedBy: 'other-project', scope: 'openid' }), await assertion());
+    expect(body).toEqual({ active: false });
+  });
+
+  it("should introspect another project's token that asked for the API's audience with the API project's roles only", async () => {
+    const { body } = await introspect(await issuer.mintToken({ user: OTHER_PROJECT_ADMIN, requestedBy: 'other-project' }), await assertion());
+    expect(body.active).toBe(true);
+    expect(body).not.toHaveProperty(ROLES);
+    expect(body).not.toHaveProperty(projectRoles(OTHER_PROJECT_ID));
   });
 
   it('should accept a reused assertion, as ZITADEL does', async () => {
@@ -92,10 +129,17 @@ describe('the development issuer', () => {
     ['the endpoint as audience instead of the issuer', () => ({ aud: introspectionEndpoint })],
     ['an iat ahead of the clock', () => ({ iatOffset: 30 })],
     ['a subject other than the client', () => ({ sub: 'someone-else' })],
+    ['an iat more than an hour old', () => ({ iatOffset: -3601 })],
+    ['an exp less than a second ahead', () => ({ expOffset: 1 })],
   ])('should reject client authentication with %s, like ZITADEL', async (_name, claims) => {
     const { status, body } = await introspect(await issuer.mintToken(), await assertion(claims()));
     expect([400, 401]).toContain(status);
     expect(body.error).toBe('invalid_client');
+  });
+
+  it('should accept an assertion whose exp lies more than an hour after its iat: ZITADEL ties exp to nothing', async () => {
+    const { body } = await introspect(await issuer.mintToken(), await assertion({ iatOffset: -3000, expOffset: 3000 }));
+    expect(body.active).toBe(true);
   });
 });
 
@@ -106,24 +150,37 @@ describe('the development issuer’s JWT access tokens', () => {
     return jwtVerify(token, createRemoteJWKSet(new URL(doc.jwks_uri)), { issuer: issuer.issuer, audience: issuer.projectId, algorithms: ['RS256'] });
   };
 
-  it('should verify against the published key set, with ZITADEL-shaped claims and no profile claims', async () => {
+  it("should carry exactly ZITADEL's claims: no scope, no profile or email, roles of the requesting project", async () => {
     const { payload, protectedHeader } = await verify(await issuer.mintJwt({ scope: 'openid profile email' }));
-    expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: issuer.signingKeyIds.at(-1), typ: 'JWT' });
-    expect(payload).toMatchObject({
-      iss: issuer.issuer,
-      sub: issuer.demoUser.sub,
-      scope: 'openid profile email',
-      'urn:zitadel:iam:org:project:roles': issuer.demoUser.roles,
-      [`urn:zitadel:iam:org:project:${issuer.projectId}:roles`]: issuer.demoUser.roles,
-      'urn:zitadel:iam:user:resourceowner:id': issuer.demoUser.organizationId,
-    });
-    expect(payload.aud).toEqual(expect.arrayContaining([issuer.projectId]));
-    expect(typeof payload.client_id).toBe('string');
-    expect(typeof payload.jti).toBe('string');
+    expect(protectedHeader).toEqual({ alg: 'RS256', kid: issuer.signingKeyIds.at(-1), typ: 'JWT' });
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub', ROLES, projectRoles(issuer.projectId)].sort());
+    expect(payload).toMatchObject({ iss: issuer.issuer, sub: issuer.demoUser.sub, [ROLES]: issuer.demoUser.roles, [projectRoles(issuer.projectId)]: issuer.demoUser.roles });
+    expect(payload.aud).toEqual([payload.client_id, issuer.projectId]);
+    expect(payload.jti).toMatch(/^V2_/);
     expect(payload.exp! - payload.iat!).toBe(12 * 3600);
     expect(payload.nbf).toBe(payload.iat);
-    expect(payload).not.toHaveProperty('email');
-    expect(payload).not.toHaveProperty('preferred_username');
+  });
+
+  it('should add the organization for the resource-owner scope, as ZITADEL adds scope-driven claims', async () => {
+    const payload = payloadOf(await issuer.mintJwt({ scope: 'openid urn:zitadel:iam:user:resourceowner' }));
+    expect(payload['urn:zitadel:iam:user:resourceowner:id']).toBe(DEV_ORG_ID);
+    expect(payload).not.toHaveProperty('scope');
+  });
+
+  it("should give another project's token that project's roles in the generic claim and none of the API project's", async () => {
+    const payload = payloadOf(await issuer.mintJwt({ user: OTHER_PROJECT_ADMIN, requestedBy: 'other-project' }));
+    expect(payload.aud).toEqual([payload.client_id, OTHER_PROJECT_ID, issuer.projectId]);
+    expect(payload[ROLES]).toEqual(OTHER_PROJECT_ADMIN.otherProjectRoles);
+    expect(payload[projectRoles(OTHER_PROJECT_ID)]).toEqual(OTHER_PROJECT_ADMIN.otherProjectRoles);
+    expect(payload).not.toHaveProperty(projectRoles(issuer.projectId));
+  });
+
+  it('should answer introspection for a JWT access token, and see its revocation', async () => {
+    const jwt = await issuer.mintJwt({ scope: 'openid profile' });
+    const { body } = await introspect(jwt, await assertion());
+    expect(body).toMatchObject({ active: true, sub: issuer.demoUser.sub, scope: 'openid profile', username: issuer.demoUser.username, [ROLES]: issuer.demoUser.roles });
+    await issuer.revokeToken(jwt);
+    expect((await introspect(jwt, await assertion())).body).toEqual({ active: false });
   });
 
   it('should sign with a rotated key, keep publishing the old one until it is retired', async () => {

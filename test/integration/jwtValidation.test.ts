@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWK } from 'jose';
 import { DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS } from '../../src/auth/jwks.js';
-import { DEV_ORG_ID } from '../../src/dev/issuer.js';
+import { DEV_ORG_ID, type DevUser } from '../../src/dev/issuer.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { mintIdToken, mintNotYetValidJwt } from '../helpers/zitadelTokens.js';
 import { bearer, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 
 const HELLO = '{ hello }';
@@ -97,7 +98,8 @@ describe('ZITADEL_TOKEN_VALIDATION=jwt', () => {
       locale: null,
       roles: ['admin'],
       organizationId: DEV_ORG_ID,
-      scopes: ['openid', 'profile', 'email'],
+      // ZITADEL's JWT access tokens carry no scopes: unknown, not "none".
+      scopes: null,
     });
     const expiresIn = Date.parse(data.me.expiresAt as string) - Date.now();
     expect(expiresIn).toBeGreaterThan(590_000);
@@ -290,6 +292,122 @@ describe('ZITADEL_TOKEN_VALIDATION=auto', () => {
     });
     expectInvalidToken(res!);
     expect(calls.introspections).toBe(0);
+  });
+});
+
+/** Admin in another project of the instance, nothing in the API's project. */
+const OTHER_PROJECT_ADMIN: DevUser = {
+  sub: '200000000000000042',
+  username: 'other.admin@demo.localhost',
+  otherProjectRoles: { admin: { [DEV_ORG_ID]: 'demo.localhost' } },
+};
+
+/** The request log line the server wrote for the request with this id. */
+function requestLine(server: TestServer, res: GraphQLResponse): Record<string, unknown> | undefined {
+  const id = res.headers.get('x-request-id');
+  return server.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'request' && line.reqId === id);
+}
+
+describe.each(['jwt', 'auto'] as const)('tokens as ZITADEL makes them, ZITADEL_TOKEN_VALIDATION=%s', (mode) => {
+  const server = () => (mode === 'jwt' ? jwt : auto);
+
+  it("should not count another project's roles: its application asked for our audience, its generic roles claim is its own", async () => {
+    const token = await issuer.mintJwt({ user: OTHER_PROJECT_ADMIN, requestedBy: 'other-project' });
+    const hello = await server().post(HELLO, bearer(token));
+    expect(hello.status).toBe(200);
+    const admin = await server().post('{ adminGreeting }', bearer(token));
+    expect(admin.status).toBe(403);
+    expect(admin.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // The project's own claim still counts.
+    expect((await server().post('{ adminGreeting }', bearer(await issuer.mintJwt()))).status).toBe(200);
+  });
+
+  it('should refuse an ID token (same key, same audience) with 401, and log why but not the token', async () => {
+    const idToken = await mintIdToken(issuer);
+    let res: GraphQLResponse | undefined;
+    const calls = await issuerCallsDuring(async () => {
+      res = await server().post(HELLO, bearer(idToken));
+    });
+    expectInvalidToken(res!);
+    expect(calls.introspections).toBe(0);
+    expect(requestLine(server(), res!)).toMatchObject({ status: 401, outcome: 'UNAUTHENTICATED', authFailure: 'id_token' });
+    // Cached refusals keep their reason.
+    expect(requestLine(server(), await server().post(HELLO, bearer(idToken)))).toMatchObject({ auth: 'cache', authFailure: 'id_token' });
+    expect(server().logs.join('')).not.toContain(idToken);
+  });
+
+  it('should refuse a JWT without jti', async () => {
+    const res = await server().post(HELLO, bearer(await issuer.mintJwt({ claims: { jti: undefined } })));
+    expectInvalidToken(res);
+    expect(requestLine(server(), res)).toMatchObject({ authFailure: 'missing_jti' });
+  });
+
+  it('should refuse a JWT that is not valid yet, remember nothing, and accept it once its time has come', async () => {
+    let now = Date.now();
+    const own = await startTestServer({ issuer, tokenValidation: mode, ...(mode === 'jwt' ? { credentials: null } : {}), jwks: { now: () => now } });
+    try {
+      const token = await mintNotYetValidJwt(issuer, 120);
+      const early = await own.post(HELLO, bearer(token));
+      expectInvalidToken(early);
+      expect(requestLine(own, early)).toMatchObject({ authFailure: 'not_yet_valid' });
+      expect(own.app.cache.size).toBe(0);
+      now += 121_000;
+      expect((await own.post(HELLO, bearer(token))).status).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('@requiresScopes with JWT access tokens, which carry no scopes', () => {
+  const SCOPED = '{ scopedGreeting }';
+
+  it('should fail closed with 403 in jwt mode, naming the cause, without asking the issuer', async () => {
+    let res: GraphQLResponse | undefined;
+    const calls = await issuerCallsDuring(async () => {
+      res = await jwt.post(SCOPED, bearer(await issuer.mintJwt({ scope: 'openid profile email' })));
+    });
+    expect(res?.status).toBe(403);
+    expect(res?.body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', reason: 'scopes_unknown' });
+    expect(res?.body.errors?.[0]?.message).toMatch(/JWT access tokens carry none/);
+    expect(calls).toEqual({ introspections: 0, jwksFetches: 0 });
+  });
+
+  it('should warn once at start that @requiresScopes cannot pass in jwt mode, naming the fields', () => {
+    const warnings = jwt.logs.filter((line) => line.includes('@requiresScopes cannot pass'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!).fields).toEqual(['Query.scopedGreeting']);
+    expect(auto.logs.some((line) => line.includes('@requiresScopes cannot pass'))).toBe(false);
+  });
+
+  it('should introspect a JWT caller once in auto mode to learn the scopes, and then know them (and the profile)', async () => {
+    const token = await issuer.mintJwt({ scope: 'openid profile email' });
+    expect((await auto.post(ME, bearer(token))).body.data?.me).toMatchObject({ scopes: null, username: null });
+    let res: GraphQLResponse | undefined;
+    expect(await issuer.introspectionsDuring(async () => (res = await auto.post(SCOPED, bearer(token))))).toBe(1);
+    expect(res?.status).toBe(200);
+    expect(res?.body.data).toEqual({ scopedGreeting: 'Hello, scoped!' });
+    // Cached like any verdict: no second introspection, and `me` now shows what introspection saw.
+    let me: GraphQLResponse | undefined;
+    expect(await issuer.introspectionsDuring(async () => {
+      expect((await auto.post(SCOPED, bearer(token))).status).toBe(200);
+      me = await auto.post(ME, bearer(token));
+    })).toBe(0);
+    expect(me?.body.data?.me).toMatchObject({ scopes: ['openid', 'profile', 'email'], username: issuer.demoUser.username, email: issuer.demoUser.email });
+  });
+
+  it('should answer FORBIDDEN in auto mode when introspection shows the scopes are missing', async () => {
+    const res = await auto.post(SCOPED, bearer(await issuer.mintJwt({ scope: 'openid' })));
+    expect(res.status).toBe(403);
+    expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN' });
+  });
+
+  it('should refuse in auto mode a JWT that introspection reports revoked, and go on refusing it', async () => {
+    const token = await issuer.mintJwt({ scope: 'openid profile email' });
+    expect((await auto.post(HELLO, bearer(token))).status).toBe(200);
+    await issuer.revokeToken(token);
+    expectInvalidToken(await auto.post(SCOPED, bearer(token)));
+    expectInvalidToken(await auto.post(HELLO, bearer(token)));
   });
 });
 

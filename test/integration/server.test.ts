@@ -56,7 +56,7 @@ describe('authentication over HTTP', () => {
       roles: { support: { '100000000000000009': 'acme.localhost' }, admin: { '100000000000000009': 'acme.localhost' } },
       organizationId: '100000000000000009',
     };
-    const own = await mint({ user, scope: 'openid profile email', expiresInSeconds: 600 });
+    const own = await mint({ user, scope: 'openid profile email urn:zitadel:iam:user:resourceowner', expiresInSeconds: 600 });
     const res = await server.post(ME, bearer(own));
     expect(res.status).toBe(200);
     const me = res.body.data?.me as Record<string, unknown>;
@@ -71,11 +71,14 @@ describe('authentication over HTTP', () => {
       locale: 'de',
       roles: ['admin', 'support'],
       organizationId: user.organizationId,
-      scopes: ['openid', 'profile', 'email'],
+      scopes: ['openid', 'profile', 'email', 'urn:zitadel:iam:user:resourceowner'],
     });
     const expiresIn = Date.parse(me.expiresAt as string) - Date.now();
     expect(expiresIn).toBeGreaterThan(590_000);
     expect(expiresIn).toBeLessThanOrEqual(600_000);
+    // ZITADEL names the user's organization only for the resource-owner scope.
+    const without = await server.post(ME, bearer(await mint({ user, scope: 'openid profile email' })));
+    expect(without.body.data?.me).toMatchObject({ id: user.sub, organizationId: null, roles: ['admin', 'support'] });
   });
 
   it('should leave profile fields null when the token lacks the profile and email scopes', async () => {

@@ -135,7 +135,7 @@ describe('a verdict cache shared through Redis', () => {
       expect((await b.post('{ hello }', bearer(token))).status).toBe(401);
     });
     expect(calls).toBe(1);
-    expect(await redis.get(keyOf(token))).toBe('{"active":false}');
+    expect(await redis.get(keyOf(token))).toBe('{"active":false,"reason":"inactive"}');
     const ttl = await redis.pttl(keyOf(token));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(10_000);

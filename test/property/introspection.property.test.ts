@@ -50,7 +50,8 @@ describe('identityFromClaims (property)', () => {
           expect(identity[field] === null || typeof identity[field] === 'string').toBe(true);
         }
         expect(identity.exp === null || Number.isFinite(identity.exp)).toBe(true);
-        expect(identity.scopes.every((s) => typeof s === 'string' && s.length > 0 && !s.includes(' '))).toBe(true);
+        // Introspection always knows the scopes (possibly none); only a local JWT leaves them null.
+        expect(identity.scopes?.every((s) => typeof s === 'string' && s.length > 0 && !s.includes(' '))).toBe(true);
         for (const [role, orgs] of Object.entries(identity.roleGrants)) {
           expect(typeof role).toBe('string');
           expect(orgs.every((o) => typeof o === 'string')).toBe(true);

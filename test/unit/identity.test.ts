@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { identityFromClaims, roleNames } from '../../src/auth/identity.js';
+import { identityFromAccessTokenJwt, identityFromClaims, roleNames } from '../../src/auth/identity.js';
 import { identity as makeIdentity } from '../helpers/identity.js';
 import { ORG_ID, PROJECT_ID, fullResponse, machineUserResponse, openidOnlyResponse, unverifiedEmailResponse } from '../fixtures/zitadel.js';
 
@@ -23,30 +23,45 @@ describe('identityFromClaims', () => {
     });
   });
 
-  it('should union the generic and project roles claims, deduplicated and sorted', () => {
+  it("should take roles only from the project's own claim when the project id is configured, sorted", () => {
     const identity = identityFromClaims(fullResponse, { projectId: PROJECT_ID })!;
     expect(roleNames(identity)).toEqual(['admin', 'reader']);
   });
 
-  it("should ignore another project's roles claim when the project id is configured", () => {
-    const identity = identityFromClaims(fullResponse, { projectId: '9999' })!;
-    expect(roleNames(identity)).toEqual(['admin']);
+  it('should not count the generic claim when the project id is configured: it may hold another project’s roles', () => {
+    // A JWT obtained by an application of project 9999 for our audience: the generic claim is 9999's.
+    const foreign = { sub: '1', 'urn:zitadel:iam:org:project:roles': { admin: { [ORG_ID]: 'acme' } }, 'urn:zitadel:iam:org:project:9999:roles': { admin: { [ORG_ID]: 'acme' } } };
+    expect(roleNames(identityFromClaims(foreign, { projectId: PROJECT_ID })!)).toEqual([]);
+    expect(roleNames(identityFromClaims(fullResponse, { projectId: '9999' })!)).toEqual([]);
   });
 
   it('should take only the generic roles claim when no project id is configured', () => {
     expect(roleNames(identityFromClaims(fullResponse)!)).toEqual(['admin']);
   });
 
-  it('should keep the organizations of a role granted in both claims, ids as exact strings', () => {
+  it('should keep the organizations that granted a role, ids as exact strings', () => {
     const identity = identityFromClaims(
       {
         sub: '1',
-        'urn:zitadel:iam:org:project:roles': { admin: { '100000000000000001': 'a.example' } },
-        'urn:zitadel:iam:org:project:7:roles': { admin: { '100000000000000003': 'b.example' }, support: { '100000000000000001': 'a.example' } },
+        'urn:zitadel:iam:org:project:7:roles': { admin: { '100000000000000001': 'a.example', '100000000000000003': 'b.example' }, support: { '100000000000000001': 'a.example' } },
       },
       { projectId: '7' },
     );
     expect(identity?.roleGrants).toEqual({ admin: ['100000000000000001', '100000000000000003'], support: ['100000000000000001'] });
+  });
+
+  it('should know nothing of profile, email or scopes from a JWT access token, whatever it carries', () => {
+    const payload = { ...fullResponse, active: undefined };
+    expect(identityFromAccessTokenJwt(payload, { projectId: PROJECT_ID })).toEqual(
+      makeIdentity({
+        id: '77776025198584418',
+        roleGrants: { admin: [ORG_ID], reader: ['100000000000000999'] },
+        organizationId: ORG_ID,
+        scopes: null,
+        clientId: '2345@myproject',
+        exp: 1700003600,
+      }),
+    );
   });
 
   it('should leave profile fields null when ZITADEL sent none', () => {

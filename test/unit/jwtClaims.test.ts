@@ -51,7 +51,7 @@ describe('checkJwtHeader', () => {
 describe('checkJwtClaims', () => {
   const now = 1_700_000_000;
   const expected = { issuer: 'https://acme.zitadel.cloud', audience: '2134', now };
-  const valid: JWTPayload = { iss: expected.issuer, aud: ['app@acme', '2134'], sub: '7', iat: now, nbf: now, exp: now + 3600 };
+  const valid: JWTPayload = { iss: expected.issuer, aud: ['app@acme', '2134'], sub: '7', iat: now, nbf: now, exp: now + 3600, jti: 'V2_1', client_id: 'app@acme' };
   const tolerance = JWT_CLOCK_TOLERANCE_SECONDS;
 
   it('should accept a token for our project from our issuer within its lifetime', () => {
@@ -64,6 +64,8 @@ describe('checkJwtClaims', () => {
     expect(checkJwtClaims({ ...valid, exp: now - tolerance }, expected)).toBe('expired');
     expect(checkJwtClaims({ ...valid, nbf: now + tolerance }, expected)).toBeUndefined();
     expect(checkJwtClaims({ ...valid, nbf: now + tolerance + 1 }, expected)).toBe('not_yet_valid');
+    expect(checkJwtClaims({ ...valid, iat: now + tolerance }, expected)).toBeUndefined();
+    expect(checkJwtClaims({ ...valid, iat: now + tolerance + 1 }, expected)).toBe('not_yet_valid');
     expect(tolerance).toBeLessThanOrEqual(30);
   });
 
@@ -80,6 +82,14 @@ describe('checkJwtClaims', () => {
     ['an iat that is not finite', { ...valid, iat: Number.POSITIVE_INFINITY }, 'invalid_claims'],
     ['an expired token', { ...valid, exp: now - 60 }, 'expired'],
     ['a token not valid yet', { ...valid, nbf: now + 60 }, 'not_yet_valid'],
+    ['a token issued in the future', { ...valid, nbf: undefined, iat: now + 60 }, 'not_yet_valid'],
+    ['a token without jti', { ...valid, jti: undefined }, 'missing_jti'],
+    ['a token with an empty jti', { ...valid, jti: '' }, 'missing_jti'],
+    // ZITADEL's ID token: azp, and no jti; each ID-token claim alone suffices.
+    ['an ID token', { ...valid, jti: undefined, azp: 'app@acme', nonce: 'n', at_hash: 'h', sid: 's', amr: ['pwd'], auth_time: now }, 'id_token'],
+    ...(['azp', 'nonce', 'at_hash', 'sid', 'auth_time', 'amr'] as const).map(
+      (claim): [string, JWTPayload, string] => [`a token with ${claim}`, { ...valid, [claim]: claim === 'amr' ? ['pwd'] : claim === 'auth_time' ? now : 'x' }, 'id_token'],
+    ),
   ])('should refuse %s', (_name, payload, reason) => {
     expect(checkJwtClaims(payload, expected)).toBe(reason);
   });

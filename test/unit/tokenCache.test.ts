@@ -40,8 +40,8 @@ describe('TokenCache', () => {
     clock.now += 59_999;
     expect(await lookup('t', active)).toBe(active);
     clock.now += 1;
-    expect(cache.peek('t')).toEqual({ active: false });
-    expect(await lookup('t', active)).toEqual({ active: false });
+    expect(cache.peek('t')).toEqual({ active: false, reason: 'expired' });
+    expect(await lookup('t', active)).toEqual({ active: false, reason: 'expired' });
     expect(loads()).toBe(1);
   });
 
@@ -178,8 +178,19 @@ describe('TokenCache with a connection memo', () => {
     clock.now += 59_999;
     expect(cache.peek('t', memo)).toBe(active);
     clock.now += 1;
-    expect(cache.peek('t', memo)).toEqual({ active: false });
-    expect(cache.peek('t', memo)).toEqual({ active: false });
+    expect(cache.peek('t', memo)).toEqual({ active: false, reason: 'expired' });
+    expect(cache.peek('t', memo)).toEqual({ active: false, reason: 'expired' });
+  });
+
+  it('should stop answering from the memo once a newer verdict replaced the entry', async () => {
+    const { cache, lookup } = setup();
+    const local: Verdict = { active: true, identity: makeIdentity({ scopes: null }) };
+    const introspected: Verdict = { active: true, identity: makeIdentity({ scopes: ['openid'] }) };
+    const memo = new TokenMemo();
+    await lookup('t', local);
+    expect(cache.peek('t', memo)).toBe(local);
+    await cache.get('t', async () => introspected, (verdict) => verdict.active && verdict.identity.scopes !== null);
+    expect(cache.peek('t', memo)).toBe(introspected);
   });
 
   it('should forget a verdict at the max TTL even while the connection keeps sending it', async () => {
@@ -190,6 +201,36 @@ describe('TokenCache with a connection memo', () => {
     expect(cache.peek('t', memo)).toBe(active);
     clock.now += 1_000;
     expect(cache.peek('t', memo)).toBeUndefined();
+  });
+});
+
+describe('TokenCache.get with a verdict that is not enough', () => {
+  const local: Verdict = { active: true, identity: makeIdentity({ scopes: null }) };
+  const introspected: Verdict = { active: true, identity: makeIdentity({ scopes: ['openid'] }) };
+  const enough = (verdict: Verdict) => !verdict.active || verdict.identity.scopes !== null;
+
+  it('should replace it by one load, shared by concurrent callers, and answer plain lookups from the result', async () => {
+    const { cache, lookup } = setup();
+    await lookup('t', local);
+    let loads = 0;
+    const load = async () => (loads += 1, introspected);
+    const answers = await Promise.all([cache.get('t', load, enough), cache.get('t', load, enough)]);
+    expect(answers).toEqual([introspected, introspected]);
+    expect(await cache.get('t', load, enough)).toBe(introspected);
+    expect(await lookup('t', local)).toBe(introspected);
+    expect(loads).toBe(1);
+  });
+
+  it('should take an enough verdict from the shared cache instead of loading', async () => {
+    const held = new Map<string, Verdict>();
+    const shared: SharedCache = { get: async (key) => (held.has(key) ? { verdict: held.get(key)!, ttlMs: 60_000 } : undefined), set: () => undefined, close: async () => undefined };
+    const { cache, lookup, loads } = setup({ shared });
+    await lookup('t', local);
+    // Another replica introspected the token meanwhile.
+    held.set(tokenKey('t'), introspected);
+    expect(await cache.get('t', async () => local, enough)).toBe(introspected);
+    expect(cache.peek('t')).toBe(introspected);
+    expect(loads()).toBe(1);
   });
 });
 

@@ -3,8 +3,10 @@ import { Writable } from 'node:stream';
 import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { Introspector } from '../../src/auth/introspection.js';
 import { TokenCache } from '../../src/auth/tokenCache.js';
-import { chooseTokenCheck } from '../../src/auth/tokenValidation.js';
-import { createTokenVerifier, introspectionCheck, type TokenCheck, type TokenCheckResult } from '../../src/auth/tokenVerifier.js';
+import { chooseTokenChecks, type TokenChecks } from '../../src/auth/tokenValidation.js';
+import { createTokenVerifier, introspectionCheck, type TokenCheck } from '../../src/auth/tokenVerifier.js';
+import type { Verdict } from '../../src/auth/tokenCache.js';
+import { identity } from '../helpers/identity.js';
 import { createLogger } from '../../src/logger.js';
 
 function memoryLogger() {
@@ -14,7 +16,7 @@ function memoryLogger() {
 }
 
 /** A check that answers `results` in turn (the last one repeatedly) and counts its calls. */
-function scripted(...results: (TokenCheckResult | Error)[]): TokenCheck & { calls: number } {
+function scripted(...results: (Verdict | Error)[]): TokenCheck & { calls: number } {
   const check = {
     calls: 0,
     async check() {
@@ -27,13 +29,17 @@ function scripted(...results: (TokenCheckResult | Error)[]): TokenCheck & { call
   return check;
 }
 
-function verifierFor(check: TokenCheck) {
+function verifierFor(check: TokenCheck, introspection?: TokenCheck) {
   const { logger, lines } = memoryLogger();
   const cache = new TokenCache({ maxEntries: 100, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
-  return { verifier: createTokenVerifier({ checkFor: () => check, cache, logger }), lines };
+  const checks: TokenChecks = { decide: () => check, introspection };
+  return { verifier: createTokenVerifier({ checks, cache, logger }), lines, cache };
 }
 
-const ACTIVE: TokenCheckResult = { active: true, claims: { sub: '7', exp: Math.floor(Date.now() / 1000) + 600 } };
+const exp = Math.floor(Date.now() / 1000) + 600;
+const ACTIVE: Verdict = { active: true, identity: identity({ id: '7', exp }) };
+/** What local JWT validation knows: no scopes, no profile. */
+const LOCAL: Verdict = { active: true, identity: identity({ id: '7', exp, scopes: null }) };
 const error = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e);
 
 describe('createTokenVerifier', () => {
@@ -55,17 +61,18 @@ describe('createTokenVerifier', () => {
     expect(JSON.stringify(lines)).not.toContain('secret-token');
   });
 
-  it('should refuse an uncacheable result without remembering it, so the same token can pass later', async () => {
-    const check = scripted({ active: false, reason: 'unknown_key', uncacheable: true }, ACTIVE);
+  it.each(['unknown_key', 'not_yet_valid'])('should refuse a token that may pass later (%s) without remembering the refusal', async (reason) => {
+    const check = scripted({ active: false, reason }, ACTIVE);
     const { verifier } = verifierFor(check);
-    expect(await error(verifier.verify('t'))).toEqual(new AuthError('invalid_token'));
+    expect(await error(verifier.verify('t'))).toEqual(new AuthError('invalid_token', reason));
     expect((await verifier.verify('t')).id).toBe('7');
     expect(check.calls).toBe(2);
   });
 
-  it('should refuse active claims that name no caller', async () => {
-    const { verifier } = verifierFor(scripted({ active: true, claims: { exp: 1 } }));
-    expect(await error(verifier.verify('t'))).toBeInstanceOf(AuthError);
+  it('should keep why a token was refused, from the check and from the cache', async () => {
+    const { verifier } = verifierFor(scripted({ active: false, reason: 'id_token' }));
+    expect(await error(verifier.verify('t'))).toMatchObject({ reason: 'invalid_token', detail: 'id_token' });
+    expect(verifier.known('t')).toEqual({ active: false, reason: 'id_token' });
   });
 
   it('should turn an unexpected failure into a provider fault (503, never 401), logged once, and not remember it', async () => {
@@ -92,6 +99,31 @@ describe('createTokenVerifier', () => {
   });
 });
 
+describe('introspect (learning what a locally validated JWT does not carry)', () => {
+  it('should introspect once, replace the local verdict, and answer from it afterwards', async () => {
+    const introspection = scripted({ active: true, identity: identity({ id: '7', exp, scopes: ['openid', 'profile'], username: 'road.runner' }) });
+    const { verifier } = verifierFor(scripted(LOCAL), introspection);
+    expect((await verifier.verify('t')).scopes).toBeNull();
+    const [a, b] = await Promise.all([verifier.introspect!('t'), verifier.introspect!('t')]);
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ scopes: ['openid', 'profile'], username: 'road.runner' });
+    expect(await verifier.introspect!('t')).toEqual(a);
+    expect(introspection.calls).toBe(1);
+    expect(verifier.known('t')).toEqual({ active: true, identity: a });
+  });
+
+  it('should refuse, and remember the refusal, when introspection says the token is no longer active', async () => {
+    const { verifier } = verifierFor(scripted(LOCAL), scripted({ active: false, reason: 'inactive' }));
+    await verifier.verify('t');
+    expect(await error(verifier.introspect!('t'))).toMatchObject({ reason: 'invalid_token', detail: 'inactive' });
+    expect(await error(verifier.verify('t'))).toBeInstanceOf(AuthError);
+  });
+
+  it('should not exist where nothing is introspected', () => {
+    expect(verifierFor(scripted(LOCAL)).verifier.introspect).toBeUndefined();
+  });
+});
+
 describe('introspectionCheck', () => {
   it('should let a budget refusal through unchanged and unlogged', async () => {
     const introspector: Introspector = {
@@ -105,9 +137,19 @@ describe('introspectionCheck', () => {
     expect(lines).toEqual([]);
   });
 
-  it('should pass introspection results through', async () => {
-    const introspector: Introspector = { introspect: async () => ({ active: false, reason: 'inactive' }) };
-    expect(await introspectionCheck(introspector, memoryLogger().logger).check('t')).toEqual({ active: false, reason: 'inactive' });
+  it('should pass refusals through and map active claims to an identity, roles from the project claim when it is known', async () => {
+    const inactive: Introspector = { introspect: async () => ({ active: false, reason: 'inactive' }) };
+    expect(await introspectionCheck(inactive, memoryLogger().logger).check('t')).toEqual({ active: false, reason: 'inactive' });
+    const claims = { sub: '7', scope: 'openid', 'urn:zitadel:iam:org:project:roles': { a: {} }, 'urn:zitadel:iam:org:project:5:roles': { b: {} } };
+    const active: Introspector = { introspect: async () => ({ active: true, claims }) };
+    const verdict = await introspectionCheck(active, memoryLogger().logger, { projectId: '5' }).check('t');
+    expect(verdict.active && Object.keys(verdict.identity.roleGrants)).toEqual(['b']);
+    expect(verdict.active && verdict.identity.scopes).toEqual(['openid']);
+  });
+
+  it('should refuse active claims that name no caller', async () => {
+    const introspector: Introspector = { introspect: async () => ({ active: true, claims: { exp: 1 } }) };
+    expect(await introspectionCheck(introspector, memoryLogger().logger).check('t')).toEqual({ active: false, reason: 'no_subject' });
   });
 
   it('should call an unexpected introspection failure a provider fault, and log it once until introspection recovers', async () => {
@@ -131,7 +173,7 @@ describe('introspectionCheck', () => {
   });
 });
 
-describe('chooseTokenCheck', () => {
+describe('chooseTokenChecks', () => {
   const JWT = `${Buffer.from('{"alg":"RS256","kid":"k"}').toString('base64url')}.e30.c2ln`;
   const OPAQUE = 'kowToa4zWfQ3Ekjv0yN3a1Qb7lGpFTlnDnzWZVhI2tY';
 
@@ -152,26 +194,30 @@ describe('chooseTokenCheck', () => {
 
   it('should introspect every token in introspection mode, and build no JWT validation', () => {
     const { make, built, introspection } = factories();
-    const choose = chooseTokenCheck('introspection', make);
-    expect(choose(JWT)).toBe(introspection);
-    expect(choose(OPAQUE)).toBe(introspection);
+    const checks = chooseTokenChecks('introspection', make);
+    expect(checks.decide(JWT)).toBe(introspection);
+    expect(checks.decide(OPAQUE)).toBe(introspection);
     expect(built).toEqual(['introspection']);
+    expect(checks.introspection).toBe(introspection);
   });
 
   it('should validate every token locally in jwt mode, opaque ones included, and build no introspection', () => {
     const { make, built, jwt } = factories();
-    const choose = chooseTokenCheck('jwt', make);
-    expect(choose(JWT)).toBe(jwt);
-    expect(choose(OPAQUE)).toBe(jwt);
+    const checks = chooseTokenChecks('jwt', make);
+    expect(checks.decide(JWT)).toBe(jwt);
+    expect(checks.decide(OPAQUE)).toBe(jwt);
     expect(built).toEqual(['jwt']);
+    expect(checks.introspection).toBeUndefined();
   });
 
   it('should route by shape in auto mode', () => {
     const { make, jwt, introspection } = factories();
-    const choose = chooseTokenCheck('auto', make);
-    expect(choose(JWT)).toBe(jwt);
-    expect(choose(`${Buffer.from('{"alg":"none"}').toString('base64url')}.e30.`)).toBe(jwt);
-    expect(choose(OPAQUE)).toBe(introspection);
-    expect(choose('a.b.c')).toBe(introspection);
+    const checks = chooseTokenChecks('auto', make);
+    expect(checks.decide(JWT)).toBe(jwt);
+    expect(checks.decide(`${Buffer.from('{"alg":"none"}').toString('base64url')}.e30.`)).toBe(jwt);
+    expect(checks.decide(OPAQUE)).toBe(introspection);
+    expect(checks.decide('a.b.c')).toBe(introspection);
+    // Introspection also serves to learn a JWT's scopes.
+    expect(checks.introspection).toBe(introspection);
   });
 });

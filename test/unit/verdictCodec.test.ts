@@ -22,12 +22,14 @@ const full = identity({
 const encoded = (value: unknown) => JSON.stringify(value);
 
 describe('encodeVerdict', () => {
-  it('should write an inactive verdict as {"active":false}', () => {
+  it('should write an inactive verdict as {"active":false}, with its reason when it has one', () => {
     expect(encodeVerdict({ active: false })).toBe('{"active":false}');
+    expect(encodeVerdict({ active: false, reason: 'id_token' })).toBe('{"active":false,"reason":"id_token"}');
   });
 
-  it('should leave out absent claims and empty collections', () => {
-    expect(encodeVerdict({ active: true, identity: identity({ id: 'u1' }) })).toBe('{"active":true,"identity":{"id":"u1"}}');
+  it('should leave out absent claims and empty roles, and tell no scopes from unknown scopes', () => {
+    expect(encodeVerdict({ active: true, identity: identity({ id: 'u1' }) })).toBe('{"active":true,"identity":{"id":"u1","scopes":[]}}');
+    expect(encodeVerdict({ active: true, identity: identity({ id: 'u1', scopes: null }) })).toBe('{"active":true,"identity":{"id":"u1"}}');
   });
 
   it('should write compact JSON of the identity and nothing else', () => {
@@ -40,7 +42,9 @@ describe('encodeVerdict', () => {
 describe('decodeVerdict', () => {
   it.each<[string, Verdict]>([
     ['an inactive verdict', { active: false }],
+    ['an inactive verdict with its reason', { active: false, reason: 'expired' }],
     ['a minimal identity', { active: true, identity: identity({ id: 'u1' }) }],
+    ['an identity from a locally validated JWT (scopes unknown)', { active: true, identity: identity({ id: 'u1', scopes: null }) }],
     ['a full identity', { active: true, identity: full }],
     ['an identity whose email is unverified', { active: true, identity: identity({ email: 'a@b.c', emailVerified: false }) }],
   ])('should read back %s exactly', (_name, verdict) => {
@@ -62,6 +66,8 @@ describe('decodeVerdict', () => {
     ['no verdict', '{}'],
     ['active not a boolean', '{"active":"yes","identity":{"id":"u1"}}'],
     ['an inactive verdict with more', '{"active":false,"identity":{"id":"u1"}}'],
+    ['a reason that is not one of ours', '{"active":false,"reason":"<script>"}'],
+    ['a reason that is not a string', '{"active":false,"reason":1}'],
     ['an active verdict without identity', '{"active":true}'],
     ['an active verdict with more than the identity', '{"active":true,"identity":{"id":"u1"},"token":"t"}'],
     ['an identity without id', encoded({ active: true, identity: { username: 'x' } })],
