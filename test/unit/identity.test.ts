@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { identityFromAccessTokenJwt, identityFromClaims, roleNames } from '../../src/auth/identity.js';
 import { identity as makeIdentity } from '../helpers/identity.js';
-import { ORG_ID, PROJECT_ID, fullResponse, machineUserResponse, openidOnlyResponse, unverifiedEmailResponse } from '../fixtures/zitadel.js';
+import { ORG_ID, PROJECT_ID, foreignProjectJwtPayload, fullResponse, jwtAccessTokenPayload, machineUserResponse, openidOnlyResponse, unverifiedEmailResponse } from '../fixtures/zitadel.js';
 
 describe('identityFromClaims', () => {
   it('should map every ZITADEL claim of a full response', () => {
@@ -29,9 +29,9 @@ describe('identityFromClaims', () => {
   });
 
   it('should not count the generic claim when the project id is configured: it may hold another project’s roles', () => {
-    // A JWT obtained by an application of project 9999 for our audience: the generic claim is 9999's.
-    const foreign = { sub: '1', 'urn:zitadel:iam:org:project:roles': { admin: { [ORG_ID]: 'acme' } }, 'urn:zitadel:iam:org:project:9999:roles': { admin: { [ORG_ID]: 'acme' } } };
-    expect(roleNames(identityFromClaims(foreign, { projectId: PROJECT_ID })!)).toEqual([]);
+    // A JWT obtained by an application of project 8888 for our audience: the generic claim is 8888's.
+    expect(roleNames(identityFromAccessTokenJwt(foreignProjectJwtPayload, { projectId: PROJECT_ID })!)).toEqual([]);
+    expect(roleNames(identityFromAccessTokenJwt(jwtAccessTokenPayload, { projectId: PROJECT_ID })!)).toEqual(['admin']);
     expect(roleNames(identityFromClaims(fullResponse, { projectId: '9999' })!)).toEqual([]);
   });
 

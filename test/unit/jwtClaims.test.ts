@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JWTPayload } from 'jose';
 import { JWT_CLOCK_TOLERANCE_SECONDS, checkJwtClaims, checkJwtHeader, joseHeaderOf } from '../../src/auth/jwtClaims.js';
+import { idTokenPayload, jwtAccessTokenPayload } from '../fixtures/zitadel.js';
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const HEADER = { alg: 'RS256', kid: 'k1', typ: 'JWT' };
@@ -57,6 +58,12 @@ describe('checkJwtClaims', () => {
   it('should accept a token for our project from our issuer within its lifetime', () => {
     expect(checkJwtClaims(valid, expected)).toBeUndefined();
     expect(checkJwtClaims({ ...valid, aud: '2134' }, expected)).toBeUndefined();
+  });
+
+  it("should accept ZITADEL's JWT access token and refuse its ID token of the same session", () => {
+    const at = { ...expected, issuer: 'https://inst.zitadel.cloud', now: 1700000060 };
+    expect(checkJwtClaims(jwtAccessTokenPayload, at)).toBeUndefined();
+    expect(checkJwtClaims(idTokenPayload, at)).toBe('id_token');
   });
 
   it('should tolerate a small clock skew, and no more', () => {
