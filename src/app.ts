@@ -132,8 +132,9 @@ export function createApp(options: AppOptions): App {
   const httpServer = createHttpServer({
     apollo,
     context: (req, deadline, record) => contextFor(req.headers, deadline, record, req.socket),
-    // Not ready while the circuit is open: a load balancer sends traffic to replicas that can verify.
-    ready: () => discovery.ready && !guard?.open,
+    // Ready once ZITADEL was discovered, whatever the breaker says: every replica shares ZITADEL,
+    // so following the breaker would take all of them out at once, cached callers included.
+    ready: () => ({ ready: discovery.ready, ...(guard ? { detail: { circuit: guard.open ? 'open' : 'closed' } } : {}) }),
     corsOrigins: options.corsOrigins,
     graphql: options.graphql,
     logger,

@@ -68,32 +68,36 @@ export function scopesUnknown(missing: string): GraphQLError {
   );
 }
 
+/** A domain error as a client sees it: a message saying what the caller can do, and its code. */
+export interface TranslatedError {
+  readonly message: string;
+  readonly extensions: Readonly<Record<string, unknown>>;
+}
+
 /**
- * Translates an authentication failure into the GraphQL error a client sees. The message
- * says what the caller can do; it never carries the token, the cause, or provider details.
+ * Translates a domain error (auth, provider, budget, deadline) into what a client sees, the one
+ * place that does, whichever resolver threw it. The message never carries the token, the cause,
+ * or provider details. Undefined for anything else.
  */
-export function toGraphQLError(error: unknown): GraphQLError {
+export function translateDomainError(error: unknown): TranslatedError | undefined {
   if (error instanceof ProviderUnavailableError) {
-    return new GraphQLError('The identity provider is unavailable; retry later.', {
+    return {
+      message: 'The identity provider is unavailable; retry later.',
       extensions: { code: ErrorCode.AuthProviderUnavailable, retryAfterSeconds: error.retryAfterSeconds },
-    });
+    };
   }
   if (error instanceof IntrospectionBudgetError) {
-    return new GraphQLError('Too many new tokens to verify right now; retry later.', {
+    return {
+      message: 'Too many new tokens to verify right now; retry later.',
       extensions: { code: ErrorCode.RateLimited, retryAfterSeconds: error.retryAfterSeconds },
-    });
+    };
   }
   if (error instanceof AuthError) {
-    return new GraphQLError(AUTH_MESSAGES[error.reason], {
-      extensions: { code: ErrorCode.Unauthenticated, reason: error.reason },
-    });
+    return { message: AUTH_MESSAGES[error.reason], extensions: { code: ErrorCode.Unauthenticated, reason: error.reason } };
   }
   if (error instanceof RequestTimeoutError) {
     // Nobody reads this response (the client already has its 503); it only ends the work quietly.
-    return new GraphQLError(error.message, { extensions: { code: ErrorCode.RequestTimeout } });
+    return { message: error.message, extensions: { code: ErrorCode.RequestTimeout } };
   }
-  if (error instanceof GraphQLError) return error;
-  return new GraphQLError('Internal server error.', {
-    extensions: { code: ErrorCode.InternalServerError },
-  });
+  return undefined;
 }

@@ -15,8 +15,8 @@ import { RequestRecord, requestIdFrom } from './requestRecord.js';
 export interface HttpEdgeOptions {
   readonly apollo: ApolloServer<GraphQLContext>;
   readonly context: (req: IncomingMessage, deadline: Deadline, record: RequestRecord) => GraphQLContext;
-  /** Readiness: true once the issuer's metadata is known. */
-  readonly ready: () => boolean;
+  /** Readiness: true once the issuer's metadata is known; `detail` goes into the body. */
+  readonly ready: () => { readonly ready: boolean; readonly detail?: Readonly<Record<string, unknown>> };
   readonly corsOrigins: '*' | readonly string[];
   readonly graphql: Pick<GraphQLConfig, 'limits' | 'maxBodyBytes' | 'requestTimeoutMs'>;
   readonly logger: Logger;
@@ -25,6 +25,9 @@ export interface HttpEdgeOptions {
 }
 
 export const GRAPHQL_PATH = '/graphql';
+
+/** Retry-After of a request that missed its deadline. */
+const TIMEOUT_RETRY_AFTER_SECONDS = 1;
 
 type Next = (error?: unknown) => void;
 
@@ -42,7 +45,12 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   const deadlines = new Deadlines(requestTimeoutMs);
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
   // Authorization, never in cookies, so no credentialed CORS is offered.
-  const corsHandler = cors({ origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], maxAge: 600 });
+  // A web front end must be able to read why it was refused and when to retry.
+  const corsHandler = cors({
+    origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
+    maxAge: 600,
+    exposedHeaders: ['WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
+  });
   const jsonHandler = bodyParser.json({ limit: maxBodyBytes, type: isJsonRequest });
   // Fixed messages: a JSON parse error would quote the body back.
   const bodyErrors: Record<number, [code: string, message: string]> = {
@@ -51,13 +59,13 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     415: ['BAD_REQUEST', 'Unsupported request body encoding; send UTF-8 JSON.'],
   };
 
-  function sendError(res: ServerResponse, record: RequestRecord, status: number, code: string, message: string): void {
+  function sendError(res: ServerResponse, record: RequestRecord, status: number, code: string, message: string, extra: OutgoingHttpHeaders = {}): void {
     record.outcome = code;
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    sendJson(res, status, { errors: [{ message, extensions: { code } }] }, graphqlHeaders(record));
+    sendJson(res, status, { errors: [{ message, extensions: { code } }] }, { ...graphqlHeaders(record), ...extra });
   }
 
   /** The request's one log line (never a header, so never a token) and its metrics. */
@@ -92,7 +100,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       const error = new RequestTimeoutError(requestTimeoutMs);
       deadline.expire(error);
       logger.warn({ reqId: record.id, timeoutMs: requestTimeoutMs }, 'request exceeded its deadline');
-      sendError(res, record, 503, error.code, error.message);
+      // Like every 503: when to try again (the slow work goes on, and a verdict it finds is cached).
+      sendError(res, record, 503, error.code, error.message, { 'retry-after': String(TIMEOUT_RETRY_AFTER_SECONDS) });
     });
     res.once('close', () => {
       deadlines.settle(deadline);
@@ -172,8 +181,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         return graphql(req, res);
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
-      case '/readyz':
-        return ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready: waiting for ZITADEL' });
+      case '/readyz': {
+        const { ready: isReady, detail } = ready();
+        return isReady ? sendJson(res, 200, { status: 'ready', ...detail }) : sendJson(res, 503, { status: 'not ready: waiting for ZITADEL', ...detail });
+      }
       case '/metrics':
         return metrics ? serveMetrics(metrics, res) : notFound(res);
       case '/':

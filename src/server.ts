@@ -6,7 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
-import { ErrorCode } from './errors.js';
+import { ErrorCode, translateDomainError } from './errors.js';
 import { applyAuthStatus } from './plugins/authStatus.js';
 import { noteOutcome } from './plugins/requestRecord.js';
 import { limitErrorOf, queryLimitRules } from './queryLimits.js';
@@ -51,8 +51,13 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       const limitError = limitErrorOf(error, limits);
       if (limitError) return limitError.toFormatted();
       if (formatted.extensions?.code !== ErrorCode.InternalServerError) return formatted;
+      // Domain errors from any resolver (a directive's guard, or `context.auth.require()` in a
+      // resolver of its own) are translated here, once; the status plugin then maps the codes.
+      const cause = unwrapResolverError(error);
+      const translated = translateDomainError(cause);
+      if (translated) return { message: translated.message, path: formatted.path, locations: formatted.locations, extensions: translated.extensions };
       // A resolver bug: log it whole, tell the client nothing about it.
-      logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'unexpected error while resolving');
+      logger.error({ err: cause, path: formatted.path }, 'unexpected error while resolving');
       return { message: 'Internal server error.', path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.InternalServerError } };
     },
     plugins: [

@@ -11,7 +11,7 @@ import {
 import type { Identity } from '../auth/identity.js';
 import { unmet, type Requirement } from '../auth/requirements.js';
 import type { GraphQLContext } from '../context.js';
-import { forbidden, scopesUnknown, toGraphQLError } from '../errors.js';
+import { forbidden, scopesUnknown } from '../errors.js';
 
 type Resolver = GraphQLFieldResolver<unknown, GraphQLContext>;
 type DirectiveArgs = Record<string, unknown>;
@@ -118,15 +118,11 @@ function guard(next: Resolver, checks: readonly Requirement[]): Resolver {
       return next(source, args, context, info);
     }
     // A locally validated JWT knows no scopes: requireScopes learns them once, by introspection.
-    return (needsScopes ? context.auth.requireScopes() : context.auth.require()).then(
-      (identity) => {
-        authorize(identity);
-        return next(source, args, context, info);
-      },
-      (error: unknown) => {
-        throw toGraphQLError(error);
-      },
-    );
+    // A rejection (AuthError, ProviderUnavailableError, ...) is translated by formatError.
+    return (needsScopes ? context.auth.requireScopes() : context.auth.require()).then((identity) => {
+      authorize(identity);
+      return next(source, args, context, info);
+    });
   };
 }
 

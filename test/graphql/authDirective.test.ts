@@ -7,7 +7,9 @@ import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
 import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
 import { loadGraphQLConfig } from '../../src/config.js';
-import { createContextFactory } from '../../src/context.js';
+import { AuthError } from '../../src/auth/errors.js';
+import { createContextFactory, type GraphQLContext } from '../../src/context.js';
+import { translateDomainError } from '../../src/errors.js';
 import { authDirectivesTransformer } from '../../src/schema/authDirectives.js';
 import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
 import { createApolloServer } from '../../src/server.js';
@@ -33,6 +35,8 @@ const TEST_SDL = /* GraphQL */ `
   type Query {
     open: String
     closed: String @authenticated
+    "No directive: the resolver asks for the caller itself."
+    mine: String
     secretDoc: Document
     node: Node
     account: Account
@@ -53,6 +57,7 @@ const testSchema = authDirectivesTransformer(
       Query: {
         open: () => 'open',
         closed: () => 'closed',
+        mine: (_source: unknown, _args: unknown, context: GraphQLContext) => context.auth.require().then((caller) => caller.id),
         secretDoc: () => ({ id: 'd1', title: 'plans' }),
         node: () => ({ id: 'a1', owner: 'alice', __typename: 'Account' }),
         account: () => ({ id: 'a1', owner: 'alice' }),
@@ -125,6 +130,25 @@ describe('@authenticated', () => {
   });
 });
 
+describe('context.auth.require() in a resolver without a directive', () => {
+  it.each<[string, string | undefined, 'ok' | 'down', number, Record<string, unknown>]>([
+    ['an anonymous caller', undefined, 'ok', 401, { code: 'UNAUTHENTICATED', reason: 'missing_token' }],
+    ['a rejected token', 'bad', 'ok', 401, { code: 'UNAUTHENTICATED', reason: 'invalid_token' }],
+    ['an unreachable provider', 'good', 'down', 503, { code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds: 9 }],
+  ])('should answer %s as a directive would, translated once', async (_name, token, behaviour, status, extensions) => {
+    const { v } = verifier(behaviour);
+    const { result, status: http } = await execute(testServer, '{ mine }', token, v);
+    expect(http).toBe(status);
+    expect(result.data).toEqual({ mine: null });
+    expect(result.errors?.[0]).toMatchObject({ path: ['mine'], extensions });
+  });
+
+  it('should answer the caller', async () => {
+    const { v } = verifier();
+    expect((await execute(testServer, '{ mine }', 'good', v)).result).toEqual({ data: { mine: 'alice' } });
+  });
+});
+
 describe('@authenticated on a subscription field', () => {
   const schema = authDirectivesTransformer(
     makeExecutableSchema({
@@ -152,9 +176,11 @@ describe('@authenticated on a subscription field', () => {
     return { result, calls };
   }
 
-  it('should refuse to subscribe an anonymous caller', async () => {
+  it('should refuse to subscribe an anonymous caller, with the domain error a transport translates once', async () => {
     const { result } = await subscribeAs(undefined);
-    expect('errors' in result && result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const error = 'errors' in result ? result.errors?.[0] : undefined;
+    expect(error?.originalError).toBeInstanceOf(AuthError);
+    expect(translateDomainError(error?.originalError)?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'missing_token' });
   });
 
   it('should let a valid caller subscribe, verifying the token once', async () => {

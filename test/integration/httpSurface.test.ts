@@ -84,6 +84,11 @@ describe('HTTP surface', () => {
     const crossOrigin = await post({ origin: 'https://studio.apollographql.com' });
     expect(crossOrigin.status).toBe(200);
     expect(crossOrigin.headers.get('access-control-allow-origin')).toBe('*');
+    // So that a web front end can read why it was refused and when to retry.
+    expect(crossOrigin.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate,Retry-After,X-Request-Id');
+    const refused = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://studio.apollographql.com' }, body: JSON.stringify({ query: '{ hello }' }) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-expose-headers')).toMatch(/WWW-Authenticate/);
     // Without Origin (curl, a router, another server) there is no browser to tell.
     const direct = await post({});
     expect(direct.status).toBe(200);

@@ -181,6 +181,7 @@ describe('request deadline', () => {
     try {
       const res = await slow.post('{ hello }', bearer(token));
       expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
       expect(res.body).toEqual({ errors: [{ message: 'The request did not complete within 500 ms; retry later.', extensions: { code: 'REQUEST_TIMEOUT' } }] });
       expect(res.text).not.toContain(token);
       // The request's execution ends while ZITADEL still holds the introspection.
