@@ -86,6 +86,8 @@ export interface GraphQLConfig {
   readonly requestTimeoutMs: number;
   /** JSON array bodies (several operations in one request). */
   readonly batching: boolean;
+  /** Operations in one batch. */
+  readonly maxBatch: number;
   /** Introspection and "Did you mean ...?" suggestions. */
   readonly introspection: boolean;
 }
@@ -176,6 +178,7 @@ export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig 
     maxBodyBytes: integer(env, 'GRAPHQL_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'GRAPHQL_REQUEST_TIMEOUT_MS', 10_000, 1, 300_000),
     batching: flag(env, 'GRAPHQL_BATCHING', false),
+    maxBatch: integer(env, 'GRAPHQL_MAX_BATCH', 10, 1, 1000),
     introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
   };
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   BodyTooLarge: 'BODY_TOO_LARGE',
   // Query limits: refused with 400 before anything runs.
   QueryTooLong: 'QUERY_TOO_LONG',
+  OperationNameTooLong: 'OPERATION_NAME_TOO_LONG',
+  BatchTooLarge: 'BATCH_TOO_LARGE',
   TooManyTokens: 'TOO_MANY_TOKENS',
   QueryTooDeep: 'QUERY_TOO_DEEP',
   TooManyAliases: 'TOO_MANY_ALIASES',

@@ -9,7 +9,7 @@ import type { GraphQLContext } from './context.js';
 import { Deadlines, type Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { queryLengthError } from './queryLimits.js';
+import { requestShapeError } from './queryLimits.js';
 import { RequestRecord, requestIdFrom } from './requestRecord.js';
 
 export interface HttpEdgeOptions {
@@ -18,7 +18,7 @@ export interface HttpEdgeOptions {
   /** Readiness: true once the issuer's metadata is known; `detail` goes into the body. */
   readonly ready: () => { readonly ready: boolean; readonly detail?: Readonly<Record<string, unknown>> };
   readonly corsOrigins: '*' | readonly string[];
-  readonly graphql: Pick<GraphQLConfig, 'limits' | 'maxBodyBytes' | 'requestTimeoutMs'>;
+  readonly graphql: Pick<GraphQLConfig, 'limits' | 'maxBodyBytes' | 'requestTimeoutMs' | 'maxBatch'>;
   readonly logger: Logger;
   /** Served at GET /metrics, and told of every GraphQL request that ends. */
   readonly metrics?: Metrics;
@@ -41,7 +41,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   // The request line is built from RequestRecord fields alone, which never hold a token, so it
   // skips the redaction pass (two thirds of the line's cost).
   const requestLog = logger.child({}, { redact: { paths: [] } });
-  const { limits, maxBodyBytes, requestTimeoutMs } = options.graphql;
+  const { limits, maxBodyBytes, requestTimeoutMs, maxBatch } = options.graphql;
   const deadlines = new Deadlines(requestTimeoutMs);
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
   // Authorization, never in cookies, so no credentialed CORS is offered.
@@ -138,10 +138,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
           search: query === -1 || query === target.length - 1 ? '' : target.slice(query),
           body: (req as { body?: unknown }).body,
         };
-        const tooLong = queryLengthError(request.method, request.body, request.search, limits.maxQueryLength);
-        if (tooLong) {
-          record.outcome = tooLong.limitCode;
-          return sendJson(res, 400, { errors: [tooLong.toFormatted()] }, graphqlHeaders(record));
+        const refused = requestShapeError(request.method, request.body, request.search, { maxQueryLength: limits.maxQueryLength, maxBatch });
+        if (refused) {
+          record.outcome = refused.limitCode;
+          return sendJson(res, 400, { errors: [refused.toFormatted()] }, graphqlHeaders(record));
         }
         apollo
           .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline, record) })

@@ -5,6 +5,8 @@ import { ErrorCode } from './errors.js';
 
 export type QueryLimitCode =
   | typeof ErrorCode.QueryTooLong
+  | typeof ErrorCode.OperationNameTooLong
+  | typeof ErrorCode.BatchTooLarge
   | typeof ErrorCode.TooManyTokens
   | typeof ErrorCode.QueryTooDeep
   | typeof ErrorCode.TooManyAliases
@@ -14,6 +16,8 @@ export type QueryLimitCode =
 // Name the limit, never the query: a message must not echo what the client sent.
 const MESSAGES: Record<QueryLimitCode, (limit: number) => string> = {
   QUERY_TOO_LONG: (n) => `The query is longer than ${n} characters.`,
+  OPERATION_NAME_TOO_LONG: (n) => `The operation name is longer than ${n} characters.`,
+  BATCH_TOO_LARGE: (n) => `The batch has more than ${n} operations.`,
   TOO_MANY_TOKENS: (n) => `The query has more than ${n} tokens.`,
   QUERY_TOO_DEEP: (n) => `The query is nested deeper than ${n} levels.`,
   TOO_MANY_ALIASES: (n) => `The query uses more than ${n} aliases.`,
@@ -85,16 +89,34 @@ export function limitErrorOf(error: unknown, limits: QueryLimits): QueryLimitErr
 }
 
 /**
- * The character limit, checked on the raw request before Apollo parses anything (graphql-armor
- * has none for Apollo, and a plugin hook cannot refuse a request with 400). GET carries the
- * query in the URL, POST in the body (an array when batched). Pure.
+ * The longest `operationName` a request may send. It names an operation of the document, and is
+ * logged with the request: a megabyte of it must not reach the log.
  */
-export function queryLengthError(method: string, body: unknown, search: string, maxLength: number): QueryLimitError | undefined {
-  const queries = method === 'GET' ? [new URLSearchParams(search).get('query')] : Array.isArray(body) ? body.map(queryOf) : [queryOf(body)];
-  const tooLong = queries.some((query) => typeof query === 'string' && query.length > maxLength);
-  return tooLong ? new QueryLimitError(ErrorCode.QueryTooLong, maxLength) : undefined;
+export const MAX_OPERATION_NAME_LENGTH = 256;
+
+/** What `requestShapeError` checks. */
+export interface RequestShapeLimits {
+  /** Characters of one operation's query text. */
+  readonly maxQueryLength: number;
+  /** Operations in a batch (a JSON array body). */
+  readonly maxBatch: number;
 }
 
-function queryOf(operation: unknown): unknown {
-  return typeof operation === 'object' && operation !== null ? (operation as { query?: unknown }).query : undefined;
+/**
+ * The limits on the raw request, checked before Apollo parses anything (graphql-armor has none
+ * for Apollo, and a plugin hook cannot refuse a request with 400): the batch's length, each
+ * operation's name and query text. GET carries them in the URL, POST in the body (an array when
+ * batched). Pure.
+ */
+export function requestShapeError(method: string, body: unknown, search: string, limits: RequestShapeLimits): QueryLimitError | undefined {
+  if (method !== 'GET' && Array.isArray(body) && body.length > limits.maxBatch) return new QueryLimitError(ErrorCode.BatchTooLarge, limits.maxBatch);
+  const operations = method === 'GET' ? [Object.fromEntries(new URLSearchParams(search))] : Array.isArray(body) ? body : [body];
+  const longer = (field: 'query' | 'operationName', max: number) =>
+    operations.some((operation: unknown) => {
+      const value = typeof operation === 'object' && operation !== null ? (operation as Record<string, unknown>)[field] : undefined;
+      return typeof value === 'string' && value.length > max;
+    });
+  if (longer('operationName', MAX_OPERATION_NAME_LENGTH)) return new QueryLimitError(ErrorCode.OperationNameTooLong, MAX_OPERATION_NAME_LENGTH);
+  if (longer('query', limits.maxQueryLength)) return new QueryLimitError(ErrorCode.QueryTooLong, limits.maxQueryLength);
+  return undefined;
 }

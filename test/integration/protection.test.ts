@@ -146,9 +146,12 @@ describe('batched requests', () => {
     }
   });
 
-  it('should apply the limits to every operation of a batch', async () => {
-    const batching = await startTestServer({ issuer, env: { ...LIMITS, GRAPHQL_BATCHING: '1' } });
+  it('should apply the limits to every operation of a batch, and to its length', async () => {
+    const batching = await startTestServer({ issuer, env: { ...LIMITS, GRAPHQL_BATCHING: '1', GRAPHQL_MAX_BATCH: '3' } });
     try {
+      const long = await postBody(batching, JSON.stringify(Array.from({ length: 4 }, () => ({ query: '{ hello }' }))), { ...json, ...bearer(await issuer.mintToken()) });
+      expect(long.status).toBe(400);
+      expect(JSON.parse(long.text)).toEqual({ errors: [{ message: 'The batch has more than 3 operations.', extensions: { code: 'BATCH_TOO_LARGE', limit: 3 } }] });
       const tooLong = JSON.stringify([{ query: '{ __typename }' }, { query: `{ __typename } #${'x'.repeat(200)}` }]);
       const res = await postBody(batching, tooLong);
       expect(res.status).toBe(400);
@@ -158,6 +161,29 @@ describe('batched requests', () => {
     } finally {
       await batching.close();
     }
+  });
+});
+
+describe('operation names', () => {
+  it('should refuse one longer than 256 characters with 400 before anything runs, and never echo or log it', async () => {
+    const name = `Op${'x'.repeat(300)}`;
+    const token = await issuer.mintToken();
+    const before = issuer.introspections;
+    const res = await postBody(server, JSON.stringify({ query: `query ${name} { hello }`, operationName: name }), { ...json, ...bearer(token) });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text)).toEqual({ errors: [{ message: 'The operation name is longer than 256 characters.', extensions: { code: 'OPERATION_NAME_TOO_LONG', limit: 256 } }] });
+    expect(issuer.introspections).toBe(before);
+    await until(() => server.logs.some((line) => line.includes(`"reqId":"${res.headers.get('x-request-id')}"`)), 'the request line');
+    expect(server.logs.join('')).not.toContain(name.slice(0, 257));
+  });
+
+  it('should log a long name of the document itself only in part', async () => {
+    const name = `Op${'y'.repeat(400)}`;
+    const res = await server.post(`query ${name} { __typename }`);
+    expect(res.status).toBe(200);
+    await until(() => server.logs.some((line) => line.includes(`"reqId":"${res.headers.get('x-request-id')}"`)), 'the request line');
+    const line = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.reqId === res.headers.get('x-request-id'));
+    expect(line?.operationName).toBe(`${name.slice(0, 256)}…`);
   });
 });
 

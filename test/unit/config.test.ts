@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       maxBodyBytes: 1_048_576,
       requestTimeoutMs: 10_000,
       batching: false,
+      maxBatch: 10,
       introspection: true,
     });
   });
@@ -99,6 +100,7 @@ describe('loadConfig', () => {
       GRAPHQL_MAX_BODY_BYTES: '65536',
       GRAPHQL_REQUEST_TIMEOUT_MS: '2000',
       GRAPHQL_BATCHING: '1',
+      GRAPHQL_MAX_BATCH: '25',
       GRAPHQL_INTROSPECTION: 'true',
     });
     expect(config.graphql).toEqual({
@@ -106,6 +108,7 @@ describe('loadConfig', () => {
       maxBodyBytes: 65_536,
       requestTimeoutMs: 2000,
       batching: true,
+      maxBatch: 25,
       introspection: true,
     });
     expect(config).toMatchObject({
@@ -187,6 +190,7 @@ describe('loadConfig', () => {
     ['a zero request timeout', { GRAPHQL_REQUEST_TIMEOUT_MS: '0' }, 'GRAPHQL_REQUEST_TIMEOUT_MS', /1 to 300000/],
     ['a request timeout not above ZITADEL_TIMEOUT_MS', { GRAPHQL_REQUEST_TIMEOUT_MS: '3000' }, 'GRAPHQL_REQUEST_TIMEOUT_MS', /longer than ZITADEL_TIMEOUT_MS \(3000\)/],
     ['batching as a word', { GRAPHQL_BATCHING: 'yes' }, 'GRAPHQL_BATCHING', /1 or 0 \(true or false\), got "yes"/],
+    ['an empty batch limit', { GRAPHQL_MAX_BATCH: '0' }, 'GRAPHQL_MAX_BATCH', /1 to 1000, got "0"/],
     ['introspection as a word', { GRAPHQL_INTROSPECTION: 'on' }, 'GRAPHQL_INTROSPECTION', /1 or 0/],
   ])('should name the variable when given %s', (_name, env, variable, message) => {
     const error = configError(env);

@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { QueryLimitError, limitErrorOf, queryLengthError } from '../../src/queryLimits.js';
+import { MAX_OPERATION_NAME_LENGTH, QueryLimitError, limitErrorOf, requestShapeError } from '../../src/queryLimits.js';
+
+const queryLengthError = (method: string, body: unknown, search: string, maxQueryLength: number) => requestShapeError(method, body, search, { maxQueryLength, maxBatch: 10 });
 
 const LIMITS = { maxAliases: 1, maxDepth: 1, maxCost: 1, maxDirectives: 1, maxTokens: 7, maxQueryLength: 9 };
 
-describe('queryLengthError', () => {
+describe('requestShapeError: the query length', () => {
   it('should pass a POST query of exactly the limit and refuse one character more', () => {
     expect(queryLengthError('POST', { query: '{ hello }' }, '', 9)).toBeUndefined();
     expect(queryLengthError('POST', { query: '{ hello  }' }, '', 9)?.toFormatted()).toEqual({
@@ -26,6 +28,31 @@ describe('queryLengthError', () => {
   it('should leave bodies without a string query to Apollo', () => {
     for (const body of [undefined, null, 'text', 42, {}, { query: 42 }, [null, 1]]) {
       expect(queryLengthError('POST', body, '', 1)).toBeUndefined();
+    }
+  });
+});
+
+describe('requestShapeError: the batch and the operation name', () => {
+  const limits = { maxQueryLength: 100, maxBatch: 3 };
+  const op = (operationName?: string) => ({ query: '{ hello }', ...(operationName === undefined ? {} : { operationName }) });
+
+  it('should pass a batch of exactly the limit and refuse one more, naming the limit', () => {
+    expect(requestShapeError('POST', [op(), op(), op()], '', limits)).toBeUndefined();
+    expect(requestShapeError('POST', [op(), op(), op(), op()], '', limits)?.toFormatted()).toEqual({
+      message: 'The batch has more than 3 operations.',
+      extensions: { code: 'BATCH_TOO_LARGE', limit: 3 },
+    });
+  });
+
+  it('should refuse an operation name longer than the limit, in a body, a batch or the URL, without quoting it', () => {
+    const long = 'N'.repeat(MAX_OPERATION_NAME_LENGTH + 1);
+    expect(requestShapeError('POST', op('N'.repeat(MAX_OPERATION_NAME_LENGTH)), '', limits)).toBeUndefined();
+    for (const refused of [
+      requestShapeError('POST', op(long), '', limits),
+      requestShapeError('POST', [op(), op(long)], '', limits),
+      requestShapeError('GET', undefined, `?query=%7Bhello%7D&operationName=${long}`, limits),
+    ]) {
+      expect(refused?.toFormatted()).toEqual({ message: 'The operation name is longer than 256 characters.', extensions: { code: 'OPERATION_NAME_TOO_LONG', limit: 256 } });
     }
   });
 });
