@@ -15,7 +15,7 @@ import { RedisCache, redisKeyPrefix } from './auth/redisCache.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenChecks, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
-import { clientIdOf, type CacheConfig, type ClientCredentials, type GraphQLConfig, type IntrospectionBudgetConfig, type RedisConfig, type ZitadelConfig } from './config.js';
+import { clientIdOf, type CacheConfig, type CorsOrigins, type ClientCredentials, type GraphQLConfig, type IntrospectionBudgetConfig, type RedisConfig, type ZitadelConfig } from './config.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -32,7 +32,7 @@ export interface AppOptions {
   /** A verdict cache shared with other replicas; undefined: this process only. */
   readonly redis?: RedisConfig | undefined;
   readonly production: boolean;
-  readonly corsOrigins: '*' | readonly string[];
+  readonly corsOrigins: CorsOrigins;
   readonly graphql: GraphQLConfig;
   readonly logger: Logger;
   readonly sandboxHeaders?: Record<string, string>;

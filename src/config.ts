@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { ConfigError } from './errors.js';
 import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
 import { TOKEN_VALIDATION_MODES, type TokenValidationMode } from './auth/tokenValidation.js';
@@ -22,9 +23,17 @@ export interface ZitadelConfig {
   readonly timeoutMs: number;
 }
 
+/**
+ * Which browser origins may call the API (CORS): any, a list, or in development (no
+ * ZITADEL_ISSUER) loopback origins and Apollo's Sandbox and Studio only, so that no other web
+ * page a developer visits can read the development token from the Sandbox page.
+ */
+export type CorsOrigins = '*' | 'development' | readonly string[];
+
 export interface Config {
   readonly production: boolean;
   readonly port: number;
+  /** Undefined: every interface. Without ZITADEL_ISSUER, loopback unless told otherwise. */
   readonly host: string | undefined;
   /** Undefined: start the embedded development issuer (only outside production). */
   readonly zitadel: ZitadelConfig | undefined;
@@ -37,7 +46,7 @@ export interface Config {
   readonly tokenValidation: TokenValidationMode;
   /** Undefined: verdicts are cached in this process only. */
   readonly redis: RedisConfig | undefined;
-  readonly corsOrigins: '*' | readonly string[];
+  readonly corsOrigins: CorsOrigins;
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
   readonly federation: boolean;
@@ -126,6 +135,7 @@ export function loadConfig(env: Env): Config {
   } else if (credentials) {
     throw new ConfigError('ZITADEL_ISSUER', 'is required when client credentials are configured');
   }
+  const host = listenHost(env, zitadel !== undefined);
 
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -143,7 +153,7 @@ export function loadConfig(env: Env): Config {
   return {
     production,
     port: integer(env, 'PORT', 4000, 0, 65_535),
-    host: nonEmpty(env, 'HOST'),
+    host,
     zitadel,
     zitadelTimeoutMs: timeoutMs,
     tokenValidation,
@@ -157,7 +167,7 @@ export function loadConfig(env: Env): Config {
       concurrency: integer(env, 'ZITADEL_INTROSPECTION_CONCURRENCY', 16, 1, 10_000),
     },
     redis: loadRedis(env),
-    corsOrigins: parseOrigins(env),
+    corsOrigins: parseOrigins(env, zitadel === undefined),
     logLevel,
     federation: flag(env, 'GRAPHQL_FEDERATION', false),
     graphql,
@@ -277,9 +287,37 @@ export function redisUrlForLog(text: string): string {
   return url.href;
 }
 
-function parseOrigins(env: Env): '*' | string[] {
+/**
+ * Where to listen. Without ZITADEL_ISSUER the embedded development issuer hands out `admin`
+ * tokens to whoever asks, so the server listens on loopback, and a non-loopback HOST is refused
+ * unless DANGEROUSLY_EXPOSE_DEV_ISSUER=1 says that is meant (a development container that
+ * publishes its port).
+ */
+function listenHost(env: Env, hasIssuer: boolean): string | undefined {
+  const host = nonEmpty(env, 'HOST');
+  if (hasIssuer) return host;
+  if (host === undefined) return '127.0.0.1';
+  if (!isLoopback(host) && !flag(env, 'DANGEROUSLY_EXPOSE_DEV_ISSUER', false)) {
+    throw new ConfigError(
+      'ZITADEL_ISSUER',
+      `is required when HOST (${shown(host)}) is not a loopback address: without it the development issuer gives admin tokens to anyone who can reach the server. Set ZITADEL_ISSUER, or leave HOST unset; a development container that publishes its port may set DANGEROUSLY_EXPOSE_DEV_ISSUER=1`,
+    );
+  }
+  return host;
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped), or `localhost`. */
+export function isLoopback(host: string): boolean {
+  const address = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (address === 'localhost' || address === '::1') return true;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+function parseOrigins(env: Env, development: boolean): CorsOrigins {
   const text = nonEmpty(env, 'CORS_ORIGINS');
-  if (text === undefined || text === '*') return '*';
+  if (text === undefined) return development ? 'development' : '*';
+  if (text === '*') return '*';
   const origins = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const origin of origins) {
     let parsed: URL | undefined;

@@ -4,7 +4,7 @@ import { parse as parseContentType } from 'content-type';
 import cors from 'cors';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { GraphQLConfig } from './config.js';
+import type { CorsOrigins, GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { Deadlines, type Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
@@ -17,7 +17,7 @@ export interface HttpEdgeOptions {
   readonly context: (req: IncomingMessage, deadline: Deadline, record: RequestRecord) => GraphQLContext;
   /** Readiness: true once the issuer's metadata is known; `detail` goes into the body. */
   readonly ready: () => { readonly ready: boolean; readonly detail?: Readonly<Record<string, unknown>> };
-  readonly corsOrigins: '*' | readonly string[];
+  readonly corsOrigins: CorsOrigins;
   readonly graphql: Pick<GraphQLConfig, 'limits' | 'maxBodyBytes' | 'requestTimeoutMs' | 'maxBatch'>;
   readonly logger: Logger;
   /** Served at GET /metrics, and told of every GraphQL request that ends. */
@@ -47,7 +47,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   // Authorization, never in cookies, so no credentialed CORS is offered.
   // A web front end must be able to read why it was refused and when to retry.
   const corsHandler = cors({
-    origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
+    origin: corsOrigin(options.corsOrigins),
     maxAge: 600,
     exposedHeaders: ['WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
   });
@@ -206,6 +206,18 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       },
     );
   }
+}
+
+/** Loopback origins, any port (front ends in development), and Apollo's Sandbox and Studio. */
+const DEVELOPMENT_ORIGINS: (string | RegExp)[] = [
+  /^https?:\/\/(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/,
+  'https://sandbox.embed.apollographql.com',
+  'https://studio.apollographql.com',
+];
+
+function corsOrigin(origins: CorsOrigins): '*' | (string | RegExp)[] {
+  if (origins === '*') return '*';
+  return origins === 'development' ? DEVELOPMENT_ORIGINS : [...origins];
 }
 
 function notFound(res: ServerResponse): void {

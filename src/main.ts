@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app.js';
 import type { TokenValidationMode } from './auth/tokenValidation.js';
 import { clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type ZitadelConfig } from './config.js';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       url,
+      address: (app.httpServer.address() as AddressInfo).address,
       issuer: zitadel.issuer.href,
       tokenValidation: config.tokenValidation,
       clientAuth: credentials?.method,

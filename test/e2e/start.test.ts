@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/redis.js';
 
@@ -45,7 +46,8 @@ async function exitCode(run: Run): Promise<number | null> {
 let dev: Run;
 
 beforeAll(async () => {
-  dev = start('npm', ['start'], { PORT: '0', HOST: '127.0.0.1' });
+  // No HOST: what a new user runs.
+  dev = start('npm', ['start'], { PORT: '0' });
   await waitFor(dev, /curl -s (\S+)/);
 }, 90_000);
 
@@ -65,6 +67,16 @@ describe('npm start with no configuration', () => {
     expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', username: 'road.runner@demo.localhost' } } });
     const anonymous = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('should listen on loopback only, so the development issuer cannot be reached from another machine', async () => {
+    const [, address] = await waitFor(dev, /"address":"([^"]+)"[^\n]*"msg":"GraphQL API listening"/);
+    expect(address).toBe('127.0.0.1');
+    const [, url] = await waitFor(dev, /curl -s (\S+)/);
+    const { port } = new URL(url!);
+    // Through an address of this machine that is not loopback (when it has one), nothing answers.
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (external) await expect(fetch(`http://${external.address}:${port}/healthz`)).rejects.toThrow();
   });
 
   it('should shut down cleanly on SIGTERM', async () => {
@@ -122,6 +134,7 @@ describe('node dist/main.js with a bad configuration', () => {
     ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, /ZITADEL_TOKEN_VALIDATION: must be one of introspection, jwt, auto/],
     ['jwt validation without a project id', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_TOKEN_VALIDATION: 'jwt' }, /ZITADEL_PROJECT_ID: is required with ZITADEL_TOKEN_VALIDATION=jwt/],
     ['a Redis URL of another scheme', { REDIS_URL: 'http://redis:6379' }, /REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
+    ['a non-loopback HOST without an issuer', { HOST: '0.0.0.0' }, /ZITADEL_ISSUER: is required when HOST \("0\.0\.0\.0"\) is not a loopback address/],
   ])('should exit non-zero naming the variable for %s', async (_name, env, message) => {
     const run = start(process.execPath, ['dist/main.js'], env);
     expect(await exitCode(run)).toBe(78);

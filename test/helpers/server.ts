@@ -40,6 +40,8 @@ export interface TestServerOptions {
   readonly introspectionBudget?: AppOptions['introspectionBudget'];
   /** Default: the breaker's threshold, with short retries and probes. */
   readonly guard?: AppOptions['guard'];
+  /** Default `*`. */
+  readonly corsOrigins?: AppOptions['corsOrigins'];
   /** GRAPHQL_* variables, read as loadConfig reads them. */
   readonly env?: Record<string, string>;
 }
@@ -63,7 +65,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
     redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
     production: options.production ?? false,
-    corsOrigins: '*',
+    corsOrigins: options.corsOrigins ?? '*',
     graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },

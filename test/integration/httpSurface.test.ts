@@ -95,6 +95,25 @@ describe('HTTP surface', () => {
     expect(direct.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('should let only loopback origins and Apollo Sandbox read answers in development, where the Sandbox page holds a token', async () => {
+    const development = await startTestServer({ issuer, corsOrigins: 'development' });
+    try {
+      const from = async (origin: string) =>
+        (await fetch(development.url, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ query: '{ __typename }' }) })).headers.get(
+          'access-control-allow-origin',
+        );
+      for (const allowed of ['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com']) {
+        expect(await from(allowed)).toBe(allowed);
+      }
+      for (const refused of ['https://evil.example', 'http://localhost.evil.example', 'http://10.0.0.5:3000']) expect(await from(refused)).toBeNull();
+      // The Sandbox page itself: another site cannot read it (and the token in it).
+      const page = await fetch(development.url, { headers: { accept: 'text/html', origin: 'https://evil.example' } });
+      expect(page.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await development.close();
+    }
+  });
+
   it('should serve Apollo Sandbox to a browser outside production', async () => {
     const res = await fetch(server.url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);

@@ -27,7 +27,8 @@ const configError = (env: Record<string, string>) => thrown(() => loadConfig(env
 describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ production: false, port: 4000, host: undefined, zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: '*', logLevel: 'info', federation: false });
+    // Loopback only, and browser origins of this machine and Apollo's: the development issuer hands out admin tokens.
+    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', logLevel: 'info', federation: false });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
     expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
     expect(config.graphql).toEqual({
@@ -73,6 +74,26 @@ describe('loadConfig', () => {
   it('should take client id and secret for Basic authentication', () => {
     const config = loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_CLIENT_ID: 'api@acme', ZITADEL_CLIENT_SECRET: 's3cret' });
     expect(config.zitadel?.credentials).toEqual({ method: 'client_secret_basic', clientId: 'api@acme', clientSecret: 's3cret' });
+  });
+
+  it('should listen everywhere and allow any origin by default once ZITADEL_ISSUER is set', () => {
+    expect(loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json })).toMatchObject({ host: undefined, corsOrigins: '*' });
+  });
+
+  it.each(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'])('should take the loopback HOST %s without an issuer', (host) => {
+    expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', 'api.internal', '::ffff:10.0.0.5'])('should refuse HOST %s without an issuer, naming ZITADEL_ISSUER', (host) => {
+    const error = configError({ HOST: host });
+    expect(error.variable).toBe('ZITADEL_ISSUER');
+    expect(error.message).toMatch(/not a loopback address[^]*DANGEROUSLY_EXPOSE_DEV_ISSUER=1/);
+  });
+
+  it('should expose the development issuer on a non-loopback HOST only when told to, explicitly', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', DANGEROUSLY_EXPOSE_DEV_ISSUER: '1' }).host).toBe('0.0.0.0');
+    expect(configError({ HOST: '0.0.0.0', DANGEROUSLY_EXPOSE_DEV_ISSUER: '0' }).variable).toBe('ZITADEL_ISSUER');
+    expect(configError({ HOST: '0.0.0.0', DANGEROUSLY_EXPOSE_DEV_ISSUER: 'yes' }).variable).toBe('DANGEROUSLY_EXPOSE_DEV_ISSUER');
   });
 
   it('should read every tunable', () => {
