@@ -108,7 +108,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: Env): Config {
   const production = env.NODE_ENV === 'production';
   const issuerText = nonEmpty(env, 'ZITADEL_ISSUER');
-  const issuer = issuerText === undefined ? undefined : parseIssuer(issuerText);
+  const issuer = issuerText === undefined ? undefined : parseIssuer(issuerText, production && !flag(env, 'ZITADEL_ALLOW_HTTP', false));
   const credentials = loadCredentials(env);
   const timeoutMs = integer(env, 'ZITADEL_TIMEOUT_MS', 3000, 1, 60_000);
   const projectId = nonEmpty(env, 'ZITADEL_PROJECT_ID');
@@ -240,8 +240,12 @@ export function privateKeyJwtCredentials(text: string, variable: string): Client
   }
 }
 
-/** ZITADEL's issuer is `scheme://host[:port]`: no path, query or fragment. */
-function parseIssuer(text: string): URL {
+/**
+ * ZITADEL's issuer is `scheme://host[:port]`: no path, query or fragment. With `httpsOnly`
+ * (production), `http://` only to loopback: the client assertion or secret and every token
+ * travel to it, and whoever can rewrite its answers can call any token active.
+ */
+function parseIssuer(text: string, httpsOnly: boolean): URL {
   let url: URL;
   try {
     url = new URL(text);
@@ -253,6 +257,12 @@ function parseIssuer(text: string): URL {
   }
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError('ZITADEL_ISSUER', 'must not carry credentials, a query or a fragment');
+  }
+  if (httpsOnly && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new ConfigError(
+      'ZITADEL_ISSUER',
+      `must be https:// in production unless its host is loopback, got ${url.origin}: credentials and tokens would travel in cleartext. A cluster that reaches ZITADEL over plain HTTP on purpose may set ZITADEL_ALLOW_HTTP=1`,
+    );
   }
   return url;
 }

@@ -40,7 +40,17 @@ export function parseDiscoveryResponse(response: HttpResponse, configuredIssuer:
     throw new DiscoveryDocumentError('discovery document lacks a valid "introspection_endpoint"');
   }
   // Only JWT validation needs the keys, so a missing jwks_uri fails there, not here.
-  return { issuer, introspectionEndpoint: new URL(endpoint), jwksUri: typeof jwksUri === 'string' && URL.canParse(jwksUri) ? new URL(jwksUri) : undefined };
+  const keys = typeof jwksUri === 'string' && URL.canParse(jwksUri) ? new URL(jwksUri) : undefined;
+  const introspectionEndpoint = new URL(endpoint);
+  // ZITADEL serves every endpoint on the issuer's origin. One elsewhere would receive our
+  // client credentials and every token, and could call any of them active.
+  const origin = new URL(issuer).origin;
+  for (const [name, url] of [['introspection_endpoint', introspectionEndpoint], ['jwks_uri', keys]] as const) {
+    if (url && url.origin !== origin) {
+      throw new DiscoveryDocumentError(`discovery names ${name} ${url.origin}, outside the issuer's origin ${origin}: refused`);
+    }
+  }
+  return { issuer, introspectionEndpoint, jwksUri: keys };
 }
 
 export function discoveryUrl(issuer: URL): URL {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { applicationKey } from '../helpers/keys.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
@@ -184,6 +185,34 @@ describe('when the issuer rejects our client authentication', () => {
       expect(misconfigured.logs.join('')).not.toContain('BEGIN RSA PRIVATE KEY');
     } finally {
       await misconfigured.close();
+    }
+  });
+});
+
+describe('when discovery names an endpoint outside the issuer', () => {
+  it('should refuse to send credentials or tokens there: not ready, 503, and an error naming the endpoint', async () => {
+    // Whatever answers there would be asked to judge tokens; it must never be asked.
+    let trapped = 0;
+    const trap = createHttpServer((_req, res) => {
+      trapped += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":true,"sub":"attacker"}');
+    });
+    await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
+    const { port } = trap.address() as AddressInfo;
+    const elsewhere = `http://127.0.0.2:${port}/oauth/v2/introspect`;
+    const redirected = await startTestServer({ issuer, discoveryBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    issuer.discoveryFault = { kind: 'status', status: 200, body: JSON.stringify({ issuer: issuer.issuer, introspection_endpoint: elsewhere, jwks_uri: `${issuer.issuer}/oauth/v2/keys` }) };
+    try {
+      await until(() => redirected.logs.some((line) => line.includes('issuer discovery failed')), 'the refused discovery');
+      expectUnavailable(await redirected.post('{ hello }', bearer(await issuer.mintToken())), '60');
+      expect((await fetch(new URL('/readyz', redirected.url))).status).toBe(503);
+      const refusal = redirected.logs.map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message?: string } }).find((line) => line.msg === 'issuer discovery failed');
+      expect(refusal?.level).toBe(50);
+      expect(refusal?.err?.message).toMatch(/introspection_endpoint http:\/\/127\.0\.0\.2:\d+, outside the issuer's origin/);
+      expect(trapped).toBe(0);
+    } finally {
+      await redirected.close();
+      trap.close();
     }
   });
 });

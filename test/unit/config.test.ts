@@ -76,6 +76,19 @@ describe('loadConfig', () => {
     expect(config.zitadel?.credentials).toEqual({ method: 'client_secret_basic', clientId: 'api@acme', clientSecret: 's3cret' });
   });
 
+  it('should refuse a cleartext issuer in production, naming ZITADEL_ISSUER, unless it is loopback or ZITADEL_ALLOW_HTTP=1', () => {
+    const production = { NODE_ENV: 'production', ZITADEL_KEY_JSON: key.json };
+    const error = configError({ ...production, ZITADEL_ISSUER: 'http://zitadel.internal:8080' });
+    expect(error.variable).toBe('ZITADEL_ISSUER');
+    expect(error.message).toMatch(/must be https:\/\/ in production unless its host is loopback, got http:\/\/zitadel\.internal:8080[^]*ZITADEL_ALLOW_HTTP=1/);
+    for (const loopback of ['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080']) {
+      expect(loadConfig({ ...production, ZITADEL_ISSUER: loopback }).zitadel?.issuer.href).toBe(`${loopback}/`);
+    }
+    expect(loadConfig({ ...production, ZITADEL_ISSUER: 'http://zitadel.internal:8080', ZITADEL_ALLOW_HTTP: '1' }).zitadel?.issuer.protocol).toBe('http:');
+    // Outside production (a ZITADEL in docker compose), http is accepted.
+    expect(loadConfig({ ZITADEL_KEY_JSON: key.json, ZITADEL_ISSUER: 'http://zitadel.internal:8080' }).zitadel?.issuer.protocol).toBe('http:');
+  });
+
   it('should listen everywhere and allow any origin by default once ZITADEL_ISSUER is set', () => {
     expect(loadConfig({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json })).toMatchObject({ host: undefined, corsOrigins: '*' });
   });

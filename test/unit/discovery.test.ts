@@ -34,4 +34,13 @@ describe('discovery', () => {
   ])('should refuse %s', (_name, res) => {
     expect(() => parseDiscoveryResponse(res, ISSUER)).toThrow(DiscoveryDocumentError);
   });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['an introspection endpoint on another host', { introspection_endpoint: 'https://evil.example/oauth/v2/introspect' }, /introspection_endpoint https:\/\/evil\.example, outside the issuer's origin https:\/\/acme\.zitadel\.cloud/],
+    ['an introspection endpoint over http', { introspection_endpoint: 'http://acme.zitadel.cloud/oauth/v2/introspect' }, /introspection_endpoint http:\/\/acme\.zitadel\.cloud, outside/],
+    ['an introspection endpoint on another port', { introspection_endpoint: 'https://acme.zitadel.cloud:8443/oauth/v2/introspect' }, /introspection_endpoint/],
+    ['a key set on another host', { jwks_uri: 'https://keys.evil.example/oauth/v2/keys' }, /jwks_uri https:\/\/keys\.evil\.example, outside/],
+  ])('should refuse %s, naming the endpoint: ZITADEL serves every endpoint on its own origin', (_name, fields, message) => {
+    expect(() => parseDiscoveryResponse(ok({ ...doc, ...fields }), ISSUER)).toThrow(message);
+  });
 });
