@@ -1,8 +1,11 @@
 import { MapperKind, getDirective, mapSchema } from '@graphql-tools/utils';
 import {
   defaultFieldResolver,
+  getNamedType,
+  isEnumType,
   isIntrospectionType,
   isObjectType,
+  isScalarType,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
   type GraphQLObjectType,
@@ -38,15 +41,18 @@ const AUTH_DIRECTIVES: Readonly<Record<string, (args: DirectiveArgs, where: stri
 export const AUTH_DIRECTIVE_NAMES: readonly string[] = Object.keys(AUTH_DIRECTIVES);
 
 /**
- * Every requirement on a field of an object type: the field's own directives, its type's, and
- * those of each interface the type implements (on the interface or on its field of that name).
- * All must hold. Pure; reads the schema only. Empty: a public field.
+ * Every requirement on a field of an object type: the field's own directives, its type's, those
+ * of each interface the type implements (on the interface or on its field of that name), and
+ * those of the scalar or enum it returns (as Apollo Federation places them). All must hold.
+ * Pure; reads the schema only. Empty: a public field.
  */
 export function fieldRequirements(schema: GraphQLSchema, type: GraphQLObjectType, fieldName: string): Requirement[] {
   const field = type.getFields()[fieldName];
+  const returned = field && getNamedType(field.type);
   const sources = [
     { node: field, where: `${type.name}.${fieldName}` },
     { node: type, where: type.name },
+    ...(returned && (isScalarType(returned) || isEnumType(returned)) ? [{ node: returned, where: returned.name }] : []),
     ...type.getInterfaces().flatMap((iface) => [
       { node: iface, where: iface.name },
       { node: iface.getFields()[fieldName], where: `${iface.name}.${fieldName}` },

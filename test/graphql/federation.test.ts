@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import { getDirective } from '@graphql-tools/utils';
 import { parse, print } from 'graphql';
 import { pino } from 'pino';
@@ -120,5 +121,39 @@ describe('interface requirements in the subgraph', () => {
     expect(support.result.errors?.every((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
     const admin = await execute(server, '{ ledger { id total } audited { log note } }', 'admin', verifier);
     expect(admin.result.data).toEqual({ ledger: { id: 'l1', total: 1 }, audited: { log: 'L', note: 'N' } });
+  });
+});
+
+describe('requirements on scalars and enums, as Federation places them', () => {
+  const directives = loadTypeDefs().find((sdl) => sdl.includes('directive @hasRole'))!;
+  const typeDefs = [
+    directives,
+    /* GraphQL */ `
+      type Query { open: String clearance: Clearance secret: Secret levels: [Clearance!] }
+      enum Clearance @authenticated { LOW HIGH }
+      scalar Secret @requiresScopes(scopes: [["email"]])
+    `,
+  ];
+  const resolvers = { Query: { open: () => 'open', clearance: () => 'HIGH', secret: () => 's3cret', levels: () => ['LOW'] } };
+
+  it.each([
+    ['standalone', () => authDirectivesTransformer(makeExecutableSchema({ typeDefs, resolvers }))],
+    ['federation', () => authDirectivesTransformer(buildSubgraph(typeDefs, resolvers))],
+  ])('should enforce them on every field returning the type (%s)', async (_mode, build) => {
+    const server = createApolloServer({ schema: build(), logger, production: false, graphql: loadGraphQLConfig({}, false) });
+    const { verifier } = fakeVerifier(CALLERS);
+    const anonymous = await execute(server, '{ open clearance levels secret }', undefined, verifier);
+    expect(anonymous.result.data).toEqual({ open: 'open', clearance: null, levels: null, secret: null });
+    expect(anonymous.result.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+    const support = await execute(server, '{ clearance secret }', 'support', verifier);
+    expect(support.result.data).toEqual({ clearance: 'HIGH', secret: null });
+    expect(support.result.errors?.[0]).toMatchObject({ path: ['secret'], extensions: { code: 'FORBIDDEN' } });
+    expect((await execute(server, '{ clearance levels secret }', 'admin', verifier)).result.data).toEqual({ clearance: 'HIGH', levels: ['LOW'], secret: 's3cret' });
+  });
+
+  it('should compose', () => {
+    const { errors, supergraphSdl } = composeServices([{ name: 'api', typeDefs: subgraphTypeDefs(typeDefs), url: 'http://api.internal/graphql' }]);
+    expect(errors).toBeUndefined();
+    expect(supergraphSdl).toMatch(/enum Clearance[^{]*@authenticated/);
   });
 });
