@@ -20,6 +20,7 @@ import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
 import { fieldsRequiringScopes } from './schema/authDirectives.js';
+import type { FederationAuthLink } from './schema/federation.js';
 import { Metrics } from './metrics.js';
 import { createApolloServer } from './server.js';
 
@@ -38,6 +39,8 @@ export interface AppOptions {
   readonly sandboxHeaders?: Record<string, string>;
   /** Serve an Apollo Federation 2 subgraph. */
   readonly federation?: boolean;
+  /** How the subgraph links its auth directives; default `security`. */
+  readonly federationAuthLink?: FederationAuthLink;
   /** Discovery retry backoff; tests shorten it. */
   readonly discoveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly http?: HttpClient;
@@ -113,7 +116,7 @@ export function createApp(options: AppOptions): App {
     },
   });
   const verifier = createTokenVerifier({ checks, cache, logger });
-  const schema = buildSchema({ federation: options.federation ?? false });
+  const schema = buildSchema({ federation: options.federation ?? false, federationAuthLink: options.federationAuthLink });
   const unseeable = options.tokenValidation === 'jwt' ? fieldsRequiringScopes(schema) : [];
   if (unseeable.length > 0) {
     logger.warn(

@@ -3,6 +3,7 @@ import { isIPv4 } from 'node:net';
 import { ConfigError } from './errors.js';
 import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
 import { TOKEN_VALIDATION_MODES, type TokenValidationMode } from './auth/tokenValidation.js';
+import { FEDERATION_AUTH_LINKS, type FederationAuthLink } from './schema/federation.js';
 
 /** How this server authenticates itself at ZITADEL's introspection endpoint. */
 export type ClientCredentials =
@@ -50,6 +51,8 @@ export interface Config {
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
   readonly federation: boolean;
+  /** How that subgraph links its auth directives (Apollo Router or the JavaScript gateway). */
+  readonly federationAuthLink: FederationAuthLink;
   readonly graphql: GraphQLConfig;
 }
 
@@ -170,6 +173,7 @@ export function loadConfig(env: Env): Config {
     corsOrigins: parseOrigins(env, zitadel === undefined),
     logLevel,
     federation: flag(env, 'GRAPHQL_FEDERATION', false),
+    federationAuthLink: oneOf(env, 'GRAPHQL_FEDERATION_AUTH_LINK', FEDERATION_AUTH_LINKS, 'security'),
     graphql,
   };
 }
@@ -194,10 +198,14 @@ export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig 
 }
 
 function parseTokenValidation(env: Env): TokenValidationMode {
-  const text = nonEmpty(env, 'ZITADEL_TOKEN_VALIDATION') ?? 'introspection';
-  const mode = TOKEN_VALIDATION_MODES.find((m) => m === text);
-  if (!mode) throw new ConfigError('ZITADEL_TOKEN_VALIDATION', `must be one of ${TOKEN_VALIDATION_MODES.join(', ')}, got ${shown(text)}`);
-  return mode;
+  return oneOf(env, 'ZITADEL_TOKEN_VALIDATION', TOKEN_VALIDATION_MODES, 'introspection');
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const text = nonEmpty(env, name) ?? fallback;
+  const value = values.find((v) => v === text);
+  if (!value) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${shown(text)}`);
+  return value;
 }
 
 function loadCredentials(env: Env): ClientCredentials | undefined {

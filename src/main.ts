@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     graphql: config.graphql,
     logger,
     federation: config.federation,
+    federationAuthLink: config.federationAuthLink,
     ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` } } : {}),
   });
   const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
       graphql: config.graphql,
       redis: config.redis && { url: redisUrlForLog(config.redis.url), timeoutMs: config.redis.timeoutMs },
       production: config.production,
-      federation: config.federation,
+      federation: config.federation && config.federationAuthLink,
     },
     'GraphQL API listening',
   );

@@ -11,27 +11,47 @@ import {
 } from 'graphql';
 import { AUTH_DIRECTIVE_NAMES } from './authDirectives.js';
 
-/** The directives the Federation spec defines itself: the subgraph imports them instead. */
+/** The directives the Federation spec defines itself: with the `security` link the subgraph imports them instead. */
 const FEDERATION_AUTH_DIRECTIVES: ReadonlySet<string> = new Set(['authenticated', 'requiresScopes']);
 
-/**
- * Federation 2.5 brought `@authenticated` and `@requiresScopes`; `@hasRole` is ours, linked from
- * our own spec URL so `@composeDirective` carries it into the supergraph for the router.
- */
-export const FEDERATION_LINK = /* GraphQL */ `
-  extend schema
-    @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@authenticated", "@requiresScopes", "@composeDirective"])
-    @link(url: "https://zitadel-graphql-api.dev/authorization/v1.0", import: ["@hasRole"])
-    @composeDirective(name: "@hasRole")
-`;
+/** GRAPHQL_FEDERATION_AUTH_LINK: how the subgraph links its auth directives. */
+export const FEDERATION_AUTH_LINKS = ['security', 'composed'] as const;
+export type FederationAuthLink = (typeof FEDERATION_AUTH_LINKS)[number];
+
+const LINKS: Readonly<Record<FederationAuthLink, string>> = {
+  /**
+   * Federation 2.5's own `@authenticated` and `@requiresScopes`, which composition links
+   * `for: SECURITY` and Apollo Router enforces; `@hasRole` is ours, linked from our own spec URL
+   * so `@composeDirective` carries it into the supergraph for the router.
+   */
+  security: /* GraphQL */ `
+    extend schema
+      @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@authenticated", "@requiresScopes", "@composeDirective"])
+      @link(url: "https://zitadel-graphql-api.dev/authorization/v1.0", import: ["@hasRole"])
+      @composeDirective(name: "@hasRole")
+  `,
+  /**
+   * All three from our own spec URL, kept in the supergraph by `@composeDirective`: nothing is
+   * linked `for: SECURITY`, which the JavaScript @apollo/gateway refuses to load ("is for:
+   * SECURITY but is unsupported"). No gateway enforces them then; the subgraph does, as always.
+   */
+  composed: /* GraphQL */ `
+    extend schema
+      @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@composeDirective"])
+      @link(url: "https://zitadel-graphql-api.dev/authorization/v1.0", import: ["@authenticated", "@requiresScopes", "@hasRole"])
+      @composeDirective(name: "@authenticated")
+      @composeDirective(name: "@requiresScopes")
+      @composeDirective(name: "@hasRole")
+  `,
+};
 
 /**
  * Our schema as an Apollo Federation 2 subgraph. `{ _service { sdl } }` serves our SDL as
  * written: the library would reprint `organizationId: "100000000000000001"` as an Int literal,
  * which composition then reads as a JavaScript number and rounds.
  */
-export function buildSubgraph(typeDefs: readonly string[], resolvers: object): GraphQLSchema {
-  const document = subgraphTypeDefs(typeDefs);
+export function buildSubgraph(typeDefs: readonly string[], resolvers: object, authLink: FederationAuthLink = 'security'): GraphQLSchema {
+  const document = subgraphTypeDefs(typeDefs, authLink);
   const sdl = print(document);
   // Its resolver map type is looser than codegen's Resolvers, which it accepts at runtime.
   type Module = Extract<Parameters<typeof buildSubgraphSchema>[0], { resolvers?: unknown }>;
@@ -40,17 +60,17 @@ export function buildSubgraph(typeDefs: readonly string[], resolvers: object): G
 }
 
 /**
- * The subgraph's SDL: the Federation link first, our definitions of the spec's own directives
- * dropped, and interface-level requirements pushed down onto the implementing types' fields
- * (composition from Federation 2.9 refuses auth directives on interfaces). Pure.
+ * The subgraph's SDL: the links first, with the `security` link our definitions of the spec's
+ * own directives dropped, and interface-level requirements pushed down onto the implementing
+ * types' fields (composition from Federation 2.9 refuses auth directives on interfaces). Pure.
  */
-export function subgraphTypeDefs(typeDefs: readonly string[]): DocumentNode {
+export function subgraphTypeDefs(typeDefs: readonly string[], authLink: FederationAuthLink = 'security'): DocumentNode {
   const definitions = typeDefs
     .flatMap((sdl) => parse(sdl).definitions)
-    .filter((d) => !(d.kind === Kind.DIRECTIVE_DEFINITION && FEDERATION_AUTH_DIRECTIVES.has(d.name.value)));
+    .filter((d) => authLink !== 'security' || !(d.kind === Kind.DIRECTIVE_DEFINITION && FEDERATION_AUTH_DIRECTIVES.has(d.name.value)));
   return pushInterfaceRequirementsDown({
     kind: Kind.DOCUMENT,
-    definitions: [...parse(FEDERATION_LINK).definitions, ...definitions],
+    definitions: [...parse(LINKS[authLink]).definitions, ...definitions],
   });
 }
 

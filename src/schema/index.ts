@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { authDirectivesTransformer } from './authDirectives.js';
-import { buildSubgraph } from './federation.js';
+import { buildSubgraph, type FederationAuthLink } from './federation.js';
 import { resolvers } from './resolvers/index.js';
 
 /** schema/ at the repository root; the same depth from src/schema and dist/schema. */
@@ -20,10 +20,12 @@ export interface SchemaOptions {
   readonly typeDefs?: readonly string[];
   /** An Apollo Federation 2 subgraph instead of a standalone schema. */
   readonly federation?: boolean;
+  /** How the subgraph links its auth directives; default `security`. */
+  readonly federationAuthLink?: FederationAuthLink;
 }
 
 /** The executable schema: SDL + resolvers, with the auth directives enforced in either form. */
-export function buildSchema({ typeDefs = loadTypeDefs(), federation = false }: SchemaOptions = {}): GraphQLSchema {
-  const schema = federation ? buildSubgraph(typeDefs, resolvers) : makeExecutableSchema({ typeDefs: [...typeDefs], resolvers });
+export function buildSchema({ typeDefs = loadTypeDefs(), federation = false, federationAuthLink }: SchemaOptions = {}): GraphQLSchema {
+  const schema = federation ? buildSubgraph(typeDefs, resolvers, federationAuthLink) : makeExecutableSchema({ typeDefs: [...typeDefs], resolvers });
   return authDirectivesTransformer(schema);
 }

@@ -36,6 +36,7 @@ export interface TestServerOptions {
   readonly production?: boolean;
   readonly discoveryBackoff?: AppOptions['discoveryBackoff'];
   readonly federation?: boolean;
+  readonly federationAuthLink?: AppOptions['federationAuthLink'];
   /** Default: generous (1000/s, 100 in flight), so only tests about the budget meet it. */
   readonly introspectionBudget?: AppOptions['introspectionBudget'];
   /** Default: the breaker's threshold, with short retries and probes. */
@@ -70,6 +71,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
     federation: options.federation ?? false,
+    ...(options.federationAuthLink ? { federationAuthLink: options.federationAuthLink } : {}),
     introspectionBudget: options.introspectionBudget ?? { ratePerSecond: 1000, concurrency: 100 },
     guard: { retryBaseDelayMs: 5, probe: { initialMs: 50, maxMs: 200 }, ...options.guard },
     ...(options.tokenValidation ? { tokenValidation: options.tokenValidation } : {}),

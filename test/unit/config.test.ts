@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
     // Loopback only, and browser origins of this machine and Apollo's: the development issuer hands out admin tokens.
-    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', logLevel: 'info', federation: false });
+    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', logLevel: 'info', federation: false, federationAuthLink: 'security' });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
     expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
     expect(config.graphql).toEqual({
@@ -209,6 +209,7 @@ describe('loadConfig', () => {
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of/],
     ['a federation switch that is not 1 or 0', { GRAPHQL_FEDERATION: 'yes' }, 'GRAPHQL_FEDERATION', /must be 1 or 0 \(true or false\), got "yes"/],
     ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, 'ZITADEL_TOKEN_VALIDATION', /one of introspection, jwt, auto, got "jwks"/],
+    ['an unknown federation auth link', { GRAPHQL_FEDERATION_AUTH_LINK: 'gateway' }, 'GRAPHQL_FEDERATION_AUTH_LINK', /one of security, composed, got "gateway"/],
     ['a token validation in capitals', { ZITADEL_TOKEN_VALIDATION: 'JWT' }, 'ZITADEL_TOKEN_VALIDATION', /one of/],
     ['jwt validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_TOKEN_VALIDATION: 'jwt' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=jwt/],
     ['auto validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_JSON: key.json, ZITADEL_TOKEN_VALIDATION: 'auto' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=auto/],
