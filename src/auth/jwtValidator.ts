@@ -26,7 +26,7 @@ const ALGORITHMS: string[] = [...JWT_ALGORITHMS];
 export function createJwtValidator(options: JwtValidatorOptions): TokenCheck {
   const { discovery, keys, audience } = options;
   const now = options.now ?? Date.now;
-  const reject = (reason: JwtRejection): Verdict => ({ active: false, reason });
+  const reject = (reason: JwtRejection): Verdict => ({ active: false, reason, local: true });
 
   return {
     async check(token) {

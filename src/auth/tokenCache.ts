@@ -3,7 +3,21 @@ import { LRUCache } from 'lru-cache';
 import type { Identity } from './identity.js';
 
 /** What a token check decided, in the compact form we keep; a refusal keeps why, for the log. */
-export type Verdict = { readonly active: true; readonly identity: Identity } | { readonly active: false; readonly reason?: string };
+export type Verdict =
+  | { readonly active: true; readonly identity: Identity }
+  | {
+      readonly active: false;
+      readonly reason?: string;
+      /**
+       * Decided here without asking ZITADEL (a JWT refused by local validation): deciding again
+       * costs no call, so it is never shared with other replicas, whose cache one caller's
+       * made-up tokens must not fill.
+       */
+      readonly local?: true;
+    };
+
+/** At most this many refusals are remembered (fewer when the cache is smaller): they never evict an identity. */
+export const MAX_REFUSALS = 10_000;
 
 export interface TokenCacheOptions {
   /** 0: nothing is kept across requests (concurrent lookups are still shared). */
@@ -80,7 +94,13 @@ export function tokenKey(token: string): string {
  * locally with the time it has left there; a loaded one is written there in the background.
  */
 export class TokenCache {
-  readonly #entries: LRUCache<string, Entry> | undefined;
+  /** Active verdicts: the callers this replica serves from memory. */
+  readonly #identities: LRUCache<string, Entry> | undefined;
+  /**
+   * Refusals, apart: a flood of made-up tokens (locally refused JWTs cost no call, so nothing
+   * bounds their rate) churns this one and leaves the identities alone.
+   */
+  readonly #refusals: LRUCache<string, Entry> | undefined;
   readonly #inflight = new Map<string, Promise<Verdict>>();
   readonly #options: TokenCacheOptions;
   readonly #now: () => number;
@@ -88,14 +108,16 @@ export class TokenCache {
   constructor(options: TokenCacheOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#entries = options.maxEntries > 0 ? new LRUCache({ max: options.maxEntries }) : undefined;
+    this.#identities = options.maxEntries > 0 ? new LRUCache({ max: options.maxEntries }) : undefined;
+    this.#refusals = options.maxEntries > 0 ? new LRUCache({ max: Math.min(options.maxEntries, MAX_REFUSALS) }) : undefined;
   }
 
   /** Lookups answered from this process's memory, by verdict, and those that were not. */
   readonly stats = { hits: 0, negativeHits: 0, misses: 0 };
 
+  /** Verdicts held, identities and refusals. */
   get size(): number {
-    return this.#entries?.size ?? 0;
+    return (this.#identities?.size ?? 0) + (this.#refusals?.size ?? 0);
   }
 
   /**
@@ -148,12 +170,12 @@ export class TokenCache {
     const verdict = await load();
     const ttl = verdictTtlMs(verdict, this.#now(), this.#options);
     this.#store(key, verdict, ttl);
-    if (ttl > 0) shared?.set(key, { verdict, ttlMs: ttl });
+    if (ttl > 0 && (verdict.active || !verdict.local)) shared?.set(key, { verdict, ttlMs: ttl });
     return verdict;
   }
 
   #local(key: string): Entry | undefined {
-    const entry = this.#entries?.get(key);
+    const entry = this.#identities?.get(key) ?? this.#refusals?.get(key);
     if (!entry) return undefined;
     const now = this.#now();
     if (entry.expiresAtMs <= now) {
@@ -163,7 +185,7 @@ export class TokenCache {
         this.stats.negativeHits += 1;
         return expired;
       }
-      this.#entries?.delete(key);
+      this.#store(key, entry.verdict, 0);
       return undefined;
     }
     return this.#hit(entry);
@@ -175,16 +197,19 @@ export class TokenCache {
     return entry;
   }
 
+  /** Replaces what is held for `key` (a memo holding it then looks again); a TTL of 0 or less only forgets. */
   #store(key: string, verdict: Verdict, ttlMs: number): Entry | undefined {
-    if (!this.#entries) return undefined;
-    const previous = this.#entries.peek(key);
-    if (previous) previous.superseded = true;
-    if (ttlMs <= 0) {
-      this.#entries.delete(key);
-      return undefined;
+    if (!this.#identities || !this.#refusals) return undefined;
+    for (const entries of [this.#identities, this.#refusals]) {
+      const previous = entries.peek(key);
+      if (previous) {
+        previous.superseded = true;
+        entries.delete(key);
+      }
     }
+    if (ttlMs <= 0) return undefined;
     const entry: Entry = { verdict, expiresAtMs: this.#now() + ttlMs };
-    this.#entries.set(key, entry);
+    (verdict.active ? this.#identities : this.#refusals).set(key, entry);
     return entry;
   }
 }

@@ -411,6 +411,23 @@ describe('@requiresScopes with JWT access tokens, which carry no scopes', () => 
   });
 });
 
+describe('a flood of locally refused JWTs (auto mode)', () => {
+  it('should cost no introspection and leave the cached identities in place', async () => {
+    const small = await startTestServer({ issuer, tokenValidation: 'auto', cache: { maxEntries: 5 } });
+    try {
+      const callers = await Promise.all(Array.from({ length: 5 }, () => issuer.mintJwt()));
+      for (const token of callers) expect((await small.post(HELLO, bearer(token))).status).toBe(200);
+      const flood = await Promise.all(Array.from({ length: 30 }, () => forged(currentKid())));
+      expect(await issuer.introspectionsDuring(async () => {
+        for (const token of flood) expectInvalidToken(await small.post(HELLO, bearer(token)));
+      })).toBe(0);
+      for (const token of callers) expect(requestLine(small, await small.post(HELLO, bearer(token)))).toMatchObject({ status: 200, auth: 'cache' });
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('logs of JWT validation', () => {
   it('should never contain a token', () => {
     const all = jwt.logs.join('') + auto.logs.join('');

@@ -204,6 +204,38 @@ describe('TokenCache with a connection memo', () => {
   });
 });
 
+describe('TokenCache: refusals apart from identities', () => {
+  it('should never evict an identity for a refusal, however many made-up tokens are refused', async () => {
+    const { cache, lookup } = setup({ maxEntries: 3 });
+    const active: Verdict = { active: true, identity: identity(null) };
+    for (const token of ['a', 'b', 'c']) await lookup(token, active);
+    for (let i = 0; i < 100; i += 1) await lookup(`made-up-${i}`, { active: false, reason: 'bad_signature', local: true });
+    for (const token of ['a', 'b', 'c']) expect(cache.peek(token)).toBe(active);
+    // The refusals are bounded too: the latest are remembered, the oldest forgotten.
+    expect(cache.peek('made-up-99')).toEqual({ active: false, reason: 'bad_signature', local: true });
+    expect(cache.peek('made-up-0')).toBeUndefined();
+    expect(cache.size).toBe(6);
+  });
+
+  it('should share an introspection refusal with other replicas, but never a local one', async () => {
+    const written: string[] = [];
+    const shared: SharedCache = { get: async () => undefined, set: (key) => void written.push(key), close: async () => undefined };
+    const { lookup } = setup({ shared });
+    await lookup('made-up', { active: false, reason: 'bad_signature', local: true });
+    await lookup('revoked', { active: false, reason: 'inactive' });
+    await lookup('valid', { active: true, identity: identity(null) });
+    expect(written).toEqual([tokenKey('revoked'), tokenKey('valid')]);
+  });
+
+  it('should move a token from identities to refusals when it expires, keeping one entry', async () => {
+    const { cache, lookup, clock } = setup();
+    await lookup('t', { active: true, identity: identity(clock.now / 1000 + 1) });
+    clock.now += 1000;
+    expect(cache.peek('t')).toEqual({ active: false, reason: 'expired' });
+    expect(cache.size).toBe(1);
+  });
+});
+
 describe('TokenCache.get with a verdict that is not enough', () => {
   const local: Verdict = { active: true, identity: makeIdentity({ scopes: null }) };
   const introspected: Verdict = { active: true, identity: makeIdentity({ scopes: ['openid'] }) };
