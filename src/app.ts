@@ -11,7 +11,7 @@ import { IntrospectionBudget } from './auth/introspectionBudget.js';
 import { IntrospectionGuard, type IntrospectionGuardOptions } from './auth/introspectionGuard.js';
 import { JwksStore, type JwksStoreOptions } from './auth/jwks.js';
 import { createJwtValidator } from './auth/jwtValidator.js';
-import { RedisCache, redisKeyPrefix } from './auth/redisCache.js';
+import { RedisCache, redisKeyPrefix, sharedCacheSecret } from './auth/redisCache.js';
 import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenChecks, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
@@ -80,18 +80,23 @@ export function createApp(options: AppOptions): App {
     logger,
     ...(options.discoveryBackoff ? { backoff: options.discoveryBackoff } : {}),
   });
-  const shared = options.redis
-    ? new RedisCache({
-        url: options.redis.url,
-        timeoutMs: options.redis.timeoutMs,
-        keyPrefix: redisKeyPrefix({ issuer: zitadel.issuer.href, clientId: clientIdOf(zitadel.credentials), projectId: zitadel.projectId }),
-        logger,
-      })
-    : undefined;
+  const mode = options.tokenValidation ?? 'introspection';
+  let shared: RedisCache | undefined;
+  if (options.redis) {
+    // What replicas share is sealed with a secret Redis does not have (loadConfig checks for it).
+    if (!zitadel.credentials) throw new TypeError('a shared cache needs client credentials to seal its values');
+    shared = new RedisCache({
+      url: options.redis.url,
+      timeoutMs: options.redis.timeoutMs,
+      keyPrefix: redisKeyPrefix({ issuer: zitadel.issuer.href, clientId: clientIdOf(zitadel.credentials), projectId: zitadel.projectId, mode }),
+      secret: sharedCacheSecret(zitadel.credentials),
+      logger,
+    });
+  }
   let guard: IntrospectionGuard | undefined;
   const cache = new TokenCache({ ...options.cache, shared });
   const metrics = new Metrics({ cache, guard: () => guard });
-  const checks = chooseTokenChecks(options.tokenValidation ?? 'introspection', {
+  const checks = chooseTokenChecks(mode, {
     introspection: () => {
       if (!zitadel.credentials) throw new TypeError('introspection needs client credentials');
       guard = new IntrospectionGuard({
@@ -117,7 +122,7 @@ export function createApp(options: AppOptions): App {
   });
   const verifier = createTokenVerifier({ checks, cache, logger });
   const schema = buildSchema({ federation: options.federation ?? false, federationAuthLink: options.federationAuthLink });
-  const unseeable = options.tokenValidation === 'jwt' ? fieldsRequiringScopes(schema) : [];
+  const unseeable = mode === 'jwt' ? fieldsRequiringScopes(schema) : [];
   if (unseeable.length > 0) {
     logger.warn(
       { fields: unseeable },

@@ -145,6 +145,15 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const redis = loadRedis(env);
+  // Replicas seal what they share with a secret derived from the credentials (redisCache.ts).
+  if (redis && !credentials && tokenValidation === 'jwt') {
+    throw new ConfigError(
+      'REDIS_URL',
+      'needs the API application\'s credentials (ZITADEL_KEY_FILE, ZITADEL_KEY_JSON, or ZITADEL_CLIENT_ID and ZITADEL_CLIENT_SECRET), which seal what replicas share; with ZITADEL_TOKEN_VALIDATION=jwt sharing saves little: unset REDIS_URL, or configure the credentials',
+    );
+  }
+
   const graphql = loadGraphQLConfig(env, production);
   if (graphql.requestTimeoutMs <= timeoutMs) {
     throw new ConfigError(
@@ -169,7 +178,7 @@ export function loadConfig(env: Env): Config {
       ratePerSecond: integer(env, 'ZITADEL_INTROSPECTION_RATE_LIMIT', 40, 1, 100_000),
       concurrency: integer(env, 'ZITADEL_INTROSPECTION_CONCURRENCY', 16, 1, 10_000),
     },
-    redis: loadRedis(env),
+    redis,
     corsOrigins: parseOrigins(env, zitadel === undefined),
     logLevel,
     federation: flag(env, 'GRAPHQL_FEDERATION', false),

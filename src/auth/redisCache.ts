@@ -1,32 +1,49 @@
-import { createHash } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ClientCredentials } from '../config.js';
 import type { SharedCache, SharedEntry } from './tokenCache.js';
-import { decodeVerdict, encodeVerdict } from './verdictCodec.js';
+import type { TokenValidationMode } from './tokenValidation.js';
+import { openVerdict, sealVerdict } from './verdictCodec.js';
 
 export const KEY_PREFIX = 'zitadel-graphql:token:';
 /** Part of every key: a new value format gets new keys instead of misreading old ones. */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 
-/** Who asked ZITADEL: a verdict holds only for the issuer, client and project that obtained it. */
+/**
+ * How a verdict was made: it holds only for the issuer, client and project that obtained it, and
+ * for the validation mode that made it (an `auto` replica's locally validated JWT saw no
+ * revocation, and read its roles from the token; an introspecting replica must not take it).
+ */
 export interface KeyScope {
   readonly issuer: string;
-  /** Undefined when tokens are only validated locally (JWT), never introspected. */
   readonly clientId: string | undefined;
   readonly projectId: string | undefined;
+  readonly mode: TokenValidationMode;
 }
 
 /**
  * `zitadel-graphql:token:<scope>:`, the token hash follows. The scope (a short hash of the
- * issuer, client, project and value format) keeps deployments that share one Redis apart: a
- * token active for another project must never be taken as active here.
+ * issuer, client, project, validation mode and value format) keeps deployments that share one
+ * Redis apart: a token active for another project must never be taken as active here.
  */
 export function redisKeyPrefix(scope: KeyScope): string {
   const digest = createHash('sha256')
-    .update(JSON.stringify([FORMAT_VERSION, scope.issuer, scope.clientId ?? null, scope.projectId ?? null]))
+    .update(JSON.stringify([FORMAT_VERSION, scope.issuer, scope.clientId ?? null, scope.projectId ?? null, scope.mode]))
     .digest('base64url')
     .slice(0, 16);
   return `${KEY_PREFIX}${digest}:`;
+}
+
+/**
+ * The secret under which replicas seal what they share (verdictCodec `sealVerdict`): derived
+ * (HKDF-SHA256, RFC 5869) from the API application's credentials, which every replica of a
+ * deployment has and Redis does not.
+ */
+export function sharedCacheSecret(credentials: ClientCredentials): Buffer {
+  const material =
+    credentials.method === 'private_key_jwt' ? credentials.key.privateKey.export({ type: 'pkcs8', format: 'der' }) : Buffer.from(credentials.clientSecret, 'utf8');
+  return Buffer.from(hkdfSync('sha256', material, 'zitadel-graphql-api', 'shared token verdicts v1', 32));
 }
 
 export interface RedisCacheOptions {
@@ -35,6 +52,8 @@ export interface RedisCacheOptions {
   /** Longest a request waits for Redis before going on without it. */
   readonly timeoutMs: number;
   readonly keyPrefix: string;
+  /** sharedCacheSecret(): values are sealed with it, and a value that fails it is a miss. */
+  readonly secret: Buffer;
   readonly logger: Logger;
 }
 
@@ -52,7 +71,10 @@ export class RedisCache implements SharedCache {
   readonly #prefix: string;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  readonly #secret: Buffer;
   #outage: string | undefined;
+  /** A value failed its seal since the last one that passed (logged once). */
+  #forged = false;
   #connected = false;
   #closed = false;
 
@@ -60,6 +82,7 @@ export class RedisCache implements SharedCache {
     this.#prefix = options.keyPrefix;
     this.#timeoutMs = options.timeoutMs;
     this.#logger = options.logger;
+    this.#secret = options.secret;
     this.#client = new Redis(options.url, {
       // Fail a command at once while disconnected instead of holding it for the reconnect.
       enableOfflineQueue: false,
@@ -92,8 +115,15 @@ export class RedisCache implements SharedCache {
       if (getError || ttlError) throw getError ?? ttlError;
       this.#up();
       if (typeof text !== 'string' || typeof ttl !== 'number' || ttl <= 0) return undefined;
-      const verdict = decodeVerdict(text);
-      return verdict ? { verdict, ttlMs: ttl } : undefined;
+      const opened = openVerdict(text, redisKey, this.#secret);
+      if (!opened) {
+        this.#unsealed();
+        return undefined;
+      }
+      this.#forged = false;
+      // Redis's own expiry, and never past the time sealed into the value.
+      const ttlMs = Math.min(ttl, opened.untilMs - Date.now());
+      return ttlMs > 0 ? { verdict: opened.verdict, ttlMs } : undefined;
     } catch (error) {
       this.#down(error);
       return undefined;
@@ -106,7 +136,8 @@ export class RedisCache implements SharedCache {
     if (this.#client.status !== 'ready' || ttl <= 0) return;
     // PX: Redis counts the remaining time by its own clock; the entry goes at the token's
     // `exp` or the max TTL, whichever comes first (the caller's `ttlMs`).
-    this.#client.set(this.#prefix + key, encodeVerdict(verdict), 'PX', ttl).then(
+    const redisKey = this.#prefix + key;
+    this.#client.set(redisKey, sealVerdict(verdict, redisKey, Date.now() + ttl, this.#secret), 'PX', ttl).then(
       () => this.#up(),
       (error: unknown) => this.#down(error),
     );
@@ -145,6 +176,13 @@ export class RedisCache implements SharedCache {
       this.#logger.info('shared token cache connected');
     }
     this.#connected = true;
+  }
+
+  /** Someone else writes to this Redis, or replicas run with different credentials. */
+  #unsealed(): void {
+    if (this.#forged) return;
+    this.#forged = true;
+    this.#logger.warn('shared token cache holds a value that fails its seal: ignored (does something else write to this Redis, or do replicas use different credentials?)');
   }
 
   /** Logs only the message: ioredis errors can carry the command, and a value holds an identity. */

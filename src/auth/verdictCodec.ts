@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { compactIdentity, type Identity } from './identity.js';
 import type { Verdict } from './tokenCache.js';
 
@@ -92,4 +93,34 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/**
+ * A verdict as a shared cache holds it: `<mac>.<until>.<verdict JSON>`, where `until` is when it
+ * stops counting (ms since the epoch) and the MAC is HMAC-SHA256, under the deployment's secret,
+ * of the cache key, `until` and the JSON. Whoever can write to the cache then can neither make up
+ * a verdict, nor move one under another token's key, nor make one count longer.
+ */
+export function sealVerdict(verdict: Verdict, key: string, untilMs: number, secret: Buffer): string {
+  const json = encodeVerdict(verdict);
+  const until = String(Math.floor(untilMs));
+  return `${mac(secret, key, until, json)}.${until}.${json}`;
+}
+
+/** The verdict `sealVerdict` sealed under `key`, and until when it counts; undefined for anything else. */
+export function openVerdict(text: string, key: string, secret: Buffer): { verdict: Verdict; untilMs: number } | undefined {
+  const first = text.indexOf('.');
+  const second = text.indexOf('.', first + 1);
+  if (first < 0 || second < 0) return undefined;
+  const given = Buffer.from(text.slice(0, first), 'base64url');
+  const until = text.slice(first + 1, second);
+  const json = text.slice(second + 1);
+  const expected = Buffer.from(mac(secret, key, until, json), 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected) || !/^\d{1,15}$/.test(until)) return undefined;
+  const verdict = decodeVerdict(json);
+  return verdict && { verdict, untilMs: Number(until) };
+}
+
+function mac(secret: Buffer, key: string, until: string, json: string): string {
+  return createHmac('sha256', secret).update(`${key}\n${until}\n${json}`).digest('base64url');
 }

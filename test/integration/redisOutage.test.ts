@@ -53,7 +53,7 @@ function redis(): Redis {
 }
 
 const keyOf = (token: string) =>
-  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId }) + tokenKey(token);
+  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId, mode: 'introspection' }) + tokenKey(token);
 
 const stored = (token: string) => until(async () => (await redis().exists(keyOf(token))) === 1, 'the verdict in Redis');
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '../../src/auth/redisCache.js';
 import { tokenKey } from '../../src/auth/tokenCache.js';
+import type { TokenValidationMode } from '../../src/auth/tokenValidation.js';
 import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { testRedisUrl } from '../helpers/redis.js';
@@ -41,8 +42,11 @@ afterAll(async () => {
 });
 
 /** Where the replicas keep `token`'s verdict. */
-const keyOf = (token: string) =>
-  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId }) + tokenKey(token);
+const keyOf = (token: string, mode: TokenValidationMode = 'introspection') =>
+  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId, mode }) + tokenKey(token);
+
+/** The verdict JSON of a sealed value (`<mac>.<until>.<json>`). */
+const jsonOf = (value: string) => value.slice(value.indexOf('.', value.indexOf('.') + 1) + 1);
 
 /** Writes to Redis happen after the response: wait for the entry. */
 const stored = (token: string) => until(async () => (await redis.exists(keyOf(token))) === 1, 'the verdict in Redis');
@@ -74,14 +78,16 @@ describe('a verdict cache shared through Redis', () => {
     expect(calls).toBeLessThanOrEqual(2);
   });
 
-  it('should store the mapped identity as compact JSON, never the token or its jti', async () => {
+  it('should store the mapped identity as compact JSON, sealed, never the token or its jti', async () => {
     const token = await issuer.mintToken();
     await a.post(ME, bearer(token));
     await stored(token);
     const key = keyOf(token);
     expect(key).not.toContain(token);
-    const value = (await redis.get(key))!;
-    expect(value).not.toContain(token);
+    const sealed = (await redis.get(key))!;
+    expect(sealed).not.toContain(token);
+    expect(sealed).toMatch(/^[A-Za-z0-9_-]{43}\.\d+\.\{/);
+    const value = jsonOf(sealed);
     const parsed = JSON.parse(value) as { identity: Record<string, unknown> };
     expect(value).toBe(JSON.stringify(parsed));
     const { sub, username, email } = issuer.demoUser;
@@ -135,7 +141,7 @@ describe('a verdict cache shared through Redis', () => {
       expect((await b.post('{ hello }', bearer(token))).status).toBe(401);
     });
     expect(calls).toBe(1);
-    expect(await redis.get(keyOf(token))).toBe('{"active":false,"reason":"inactive"}');
+    expect(jsonOf((await redis.get(keyOf(token)))!)).toBe('{"active":false,"reason":"inactive"}');
     const ttl = await redis.pttl(keyOf(token));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(10_000);
@@ -159,6 +165,37 @@ describe('a verdict cache shared through Redis', () => {
       expect((await a.post('{ me { id } }', bearer(token))).body.data).toEqual({ me: { id: issuer.demoUser.sub } });
     });
     expect(calls).toBe(1);
+  });
+
+  it('should refuse a value whose seal fails (written by someone else, or moved from another token), introspect, and say so once', async () => {
+    const alice = await issuer.mintToken();
+    const bob = await issuer.mintToken({ user: { sub: '200000000000000088', username: 'bob@demo.localhost' } });
+    await a.post('{ hello }', bearer(alice));
+    await stored(alice);
+    const sealed = (await redis.get(keyOf(alice)))!;
+    // Whoever writes to Redis copies Alice's sealed verdict under Bob's key, and edits another one.
+    await redis.set(keyOf(bob), sealed, 'PX', 60_000);
+    const carol = await issuer.mintToken({ user: { sub: '200000000000000089', username: 'carol@demo.localhost' } });
+    await redis.set(keyOf(carol), sealed.replace(issuer.demoUser.sub, '200000000000000089'), 'PX', 60_000);
+    const fresh = await replica();
+    const calls = await issuer.introspectionsDuring(async () => {
+      expect((await fresh.post('{ me { id } }', bearer(bob))).body.data).toEqual({ me: { id: '200000000000000088' } });
+      expect((await fresh.post('{ me { id roles } }', bearer(carol))).body.data).toEqual({ me: { id: '200000000000000089', roles: [] } });
+    });
+    expect(calls).toBe(2);
+    expect(fresh.logs.filter((line) => line.includes('fails its seal'))).toHaveLength(1);
+  });
+
+  it('should not share verdicts between validation modes: an introspecting replica never takes a JWT an auto replica validated locally', async () => {
+    const auto = await replica({ tokenValidation: 'auto' });
+    const jwt = await issuer.mintJwt();
+    expect(await issuer.introspectionsDuring(() => auto.post('{ hello }', bearer(jwt)))).toBe(0);
+    await until(async () => (await redis.exists(keyOf(jwt, 'auto'))) === 1, 'the auto verdict in Redis');
+    // Revoked since: local validation cannot see it, introspection does.
+    await issuer.revokeToken(jwt);
+    let res: Awaited<ReturnType<TestServer['post']>> | undefined;
+    expect(await issuer.introspectionsDuring(async () => (res = await b.post('{ hello }', bearer(jwt))))).toBe(1);
+    expect(res?.status).toBe(401);
   });
 
   it('should not share verdicts with a deployment that introspects as another client', async () => {

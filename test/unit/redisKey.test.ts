@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { KEY_PREFIX, redisKeyPrefix } from '../../src/auth/redisCache.js';
 
-const scope = { issuer: 'https://acme.zitadel.cloud/', clientId: '2345@acme', projectId: '2134' };
+const scope = { issuer: 'https://acme.zitadel.cloud/', clientId: '2345@acme', projectId: '2134', mode: 'introspection' } as const;
 
 describe('redisKeyPrefix', () => {
   it('should be zitadel-graphql:token:<scope>: and the same for every replica of a deployment', () => {
@@ -14,6 +14,8 @@ describe('redisKeyPrefix', () => {
     ['another client', { ...scope, clientId: '9999@acme' }],
     ['another project', { ...scope, projectId: '9999' }],
     ['no project', { ...scope, projectId: undefined }],
+    // An auto replica's locally validated JWT saw no revocation and read its roles from the token.
+    ['another validation mode', { ...scope, mode: 'auto' as const }],
   ])('should differ for %s, whose verdicts may differ', (_name, other) => {
     expect(redisKeyPrefix(other)).not.toBe(redisKeyPrefix(scope));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Verdict } from '../../src/auth/tokenCache.js';
-import { decodeVerdict, encodeVerdict } from '../../src/auth/verdictCodec.js';
+import { decodeVerdict, encodeVerdict, openVerdict, sealVerdict } from '../../src/auth/verdictCodec.js';
 import { identity } from '../helpers/identity.js';
 
 const full = identity({
@@ -84,5 +84,28 @@ describe('decodeVerdict', () => {
     ['role org ids not strings', encoded({ active: true, identity: { id: 'u1', roleGrants: { admin: [1] } } })],
   ])('should refuse %s', (_name, text) => {
     expect(decodeVerdict(text)).toBeUndefined();
+  });
+});
+
+describe('sealVerdict and openVerdict', () => {
+  const secret = Buffer.alloc(32, 7);
+  const key = 'zitadel-graphql:token:abc:hash-of-token-a';
+  const until = 1_700_000_000_000;
+  const sealed = sealVerdict({ active: true, identity: full }, key, until, secret);
+
+  it('should read back the verdict and until when it counts, under its own key and secret', () => {
+    expect(openVerdict(sealed, key, secret)).toEqual({ verdict: { active: true, identity: full }, untilMs: until });
+  });
+
+  it.each<[string, () => string | undefined, string?, Buffer?]>([
+    ['a value whose identity was changed', () => sealed.replace('Road Runner', 'Wile E. Coyote')],
+    ['a value that claims to count longer', () => sealed.replace(`.${until}.`, `.${until + 3_600_000}.`)],
+    ['a value moved under another token’s key', () => sealed, 'zitadel-graphql:token:abc:hash-of-token-b'],
+    ['a value sealed under another secret', () => sealed, key, Buffer.alloc(32, 8)],
+    ['a verdict written without a seal', () => encodeVerdict({ active: true, identity: full })],
+    ['a made-up seal', () => `AAAA.${until}.${encodeVerdict({ active: true, identity: full })}`],
+    ['a seal without until', () => sealed.slice(0, sealed.indexOf('.')) + '.' + encodeVerdict({ active: true, identity: full })],
+  ])('should refuse %s', (_name, text, otherKey = key, otherSecret = secret) => {
+    expect(openVerdict(text()!, otherKey, otherSecret)).toBeUndefined();
   });
 });
