@@ -16,6 +16,7 @@ import { TokenCache } from './auth/tokenCache.js';
 import { chooseTokenChecks, type TokenValidationMode } from './auth/tokenValidation.js';
 import { createTokenVerifier, introspectionCheck } from './auth/tokenVerifier.js';
 import { clientIdOf, type CacheConfig, type CorsOrigins, type ClientCredentials, type GraphQLConfig, type IntrospectionBudgetConfig, type RedisConfig, type ZitadelConfig } from './config.js';
+import { clientAddress } from './clientAddress.js';
 import { createContextFactory, type GraphQLContext } from './context.js';
 import { GRAPHQL_PATH, createHttpServer } from './http.js';
 import { buildSchema } from './schema/index.js';
@@ -41,6 +42,8 @@ export interface AppOptions {
   readonly federation?: boolean;
   /** How the subgraph links its auth directives; default `security`. */
   readonly federationAuthLink?: FederationAuthLink;
+  /** Proxies in front whose X-Forwarded-For tells the client's address (TRUST_PROXY_HOPS); default 0. */
+  readonly trustProxyHops?: number;
   /** Discovery retry backoff; tests shorten it. */
   readonly discoveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly http?: HttpClient;
@@ -137,9 +140,10 @@ export function createApp(options: AppOptions): App {
     sandboxHeaders: options.sandboxHeaders,
   });
   const contextFor = createContextFactory(verifier);
+  const trustProxyHops = options.trustProxyHops ?? 0;
   const httpServer = createHttpServer({
     apollo,
-    context: (req, deadline, record) => contextFor(req.headers, deadline, record, req.socket),
+    context: (req, deadline, record) => contextFor(req.headers, deadline, record, req.socket, () => clientAddress(req, trustProxyHops)),
     // Ready once ZITADEL was discovered, whatever the breaker says: every replica shares ZITADEL,
     // so following the breaker would take all of them out at once, cached callers included.
     ready: () => ({ ready: discovery.ready, ...(guard ? { detail: { circuit: guard.open ? 'open' : 'closed' } } : {}) }),

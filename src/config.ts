@@ -48,6 +48,8 @@ export interface Config {
   /** Undefined: verdicts are cached in this process only. */
   readonly redis: RedisConfig | undefined;
   readonly corsOrigins: CorsOrigins;
+  /** Proxies in front whose X-Forwarded-For is trusted to name the client (0: none, the header is ignored). */
+  readonly trustProxyHops: number;
   readonly logLevel: string;
   /** Serve the schema as an Apollo Federation 2 subgraph. */
   readonly federation: boolean;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env): Config {
     },
     redis,
     corsOrigins: parseOrigins(env, zitadel === undefined),
+    trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     logLevel,
     federation: flag(env, 'GRAPHQL_FEDERATION', false),
     federationAuthLink: oneOf(env, 'GRAPHQL_FEDERATION_AUTH_LINK', FEDERATION_AUTH_LINKS, 'security'),

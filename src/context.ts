@@ -32,13 +32,16 @@ export class RequestAuth {
   readonly #deadline: Deadline | undefined;
   readonly #record: RequestRecord | undefined;
   readonly #memo: TokenMemo | undefined;
+  /** Who sent the request (an address), asked only when the token has to be checked. */
+  readonly #client: (() => string) | undefined;
 
-  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline, record?: RequestRecord, memo?: TokenMemo) {
+  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline, record?: RequestRecord, memo?: TokenMemo, client?: () => string) {
     this.credential = credential;
     this.#verifier = verifier;
     this.#deadline = deadline;
     this.#record = record;
     this.#memo = memo;
+    this.#client = client;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -78,7 +81,7 @@ export class RequestAuth {
     if (!this.#introspected) {
       const started = performance.now();
       const record = this.#record;
-      this.#introspected = untilAborted(introspect(this.credential.token), this.#deadline?.signal).finally(() => {
+      this.#introspected = untilAborted(introspect(this.credential.token, this.#client?.()), this.#deadline?.signal).finally(() => {
         if (!record) return;
         record.auth = 'checked';
         record.authMs = (record.authMs ?? 0) + performance.now() - started;
@@ -108,7 +111,7 @@ export class RequestAuth {
     if (credential.kind === 'malformed') throw new AuthError('malformed_token');
     // Made on first use, so a request without protected fields allocates nothing for auth.
     this.#loader ??= new DataLoader<string, Identity>(
-      (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token).catch((error: unknown) => error as Error))),
+      (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token, this.#client?.()).catch((error: unknown) => error as Error))),
       { batch: false },
     );
     const started = performance.now();
@@ -159,17 +162,17 @@ const NEVER = new AbortController().signal;
 
 /**
  * Contexts for requests. `connection` (the request's socket) keys a memo of the last token it
- * presented, released with the connection.
+ * presented, released with the connection; `client` tells who sent the request.
  */
 export function createContextFactory(verifier: TokenVerifier) {
   const memos = new WeakMap<object, TokenMemo>();
-  return (headers: IncomingHttpHeaders, deadline?: Deadline, record?: RequestRecord, connection?: object): GraphQLContext => {
+  return (headers: IncomingHttpHeaders, deadline?: Deadline, record?: RequestRecord, connection?: object, client?: () => string): GraphQLContext => {
     const credential = parseAuthorization(headers.authorization);
     let memo: TokenMemo | undefined;
     if (connection && credential.kind === 'token') {
       memo = memos.get(connection);
       if (!memo) memos.set(connection, (memo = new TokenMemo()));
     }
-    return new RequestContext(new RequestAuth(credential, verifier, deadline, record, memo), deadline, record);
+    return new RequestContext(new RequestAuth(credential, verifier, deadline, record, memo, client), deadline, record);
   };
 }

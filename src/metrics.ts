@@ -75,11 +75,11 @@ export class Metrics {
   timed(introspector: Introspector): Introspector {
     const histogram = this.#introspectionDuration;
     return {
-      async introspect(token) {
+      async introspect(token, client) {
         const end = histogram.startTimer();
         let result: IntrospectionResult | undefined;
         try {
-          result = await introspector.introspect(token);
+          result = await introspector.introspect(token, client);
           return result;
         } finally {
           end({ result: result === undefined ? 'error' : result.active ? 'active' : 'inactive' });

@@ -62,7 +62,8 @@ function oauthError(body: string): string | undefined {
 }
 
 export interface Introspector {
-  introspect(token: string): Promise<IntrospectionResult>;
+  /** `client`: who asks (an address), for a budget shared fairly between callers. */
+  introspect(token: string, client?: string): Promise<IntrospectionResult>;
 }
 
 export interface IntrospectionClientOptions {

@@ -59,7 +59,7 @@ export class IntrospectionGuard implements Introspector {
     return this.#open;
   }
 
-  async introspect(token: string): Promise<IntrospectionResult> {
+  async introspect(token: string, client?: string): Promise<IntrospectionResult> {
     const { retries = 2, retryBaseDelayMs = 100, retryWindowMs = 2000 } = this.#options;
     const started = this.#now();
     let previous: ProviderUnavailableError | undefined;
@@ -71,11 +71,11 @@ export class IntrospectionGuard implements Introspector {
         if (previous) this.#failed(previous);
         throw refusal;
       }
-      const permit = this.#options.budget.tryAcquire();
+      const permit = this.#options.budget.tryAcquire(client);
       if (!permit) {
         if (!previous) {
           this.stats.budgetRejections += 1;
-          throw new IntrospectionBudgetError(this.#options.budget.retryAfterSeconds());
+          throw new IntrospectionBudgetError(this.#options.budget.retryAfterSeconds(client));
         }
         // No budget left for a retry: the failure stands.
         this.#failed(previous);

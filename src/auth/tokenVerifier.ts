@@ -8,9 +8,13 @@ import { asProviderError } from './providerErrors.js';
 import type { TokenCache, TokenMemo, Verdict } from './tokenCache.js';
 import type { TokenChecks } from './tokenValidation.js';
 
+/**
+ * `client` (where verifying methods take it): who presents the token, an address, for the
+ * introspection budget, which is shared fairly between callers.
+ */
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
-  verify(token: string): Promise<Identity>;
+  verify(token: string, client?: string): Promise<Identity>;
   /** The verdict this process already holds for the token, without waiting: the hot path. */
   known(token: string, memo?: TokenMemo): Verdict | undefined;
   /**
@@ -18,7 +22,7 @@ export interface TokenVerifier {
    * locally as a JWT, which carries none of these; cached like any verdict. Undefined when this
    * server never introspects (ZITADEL_TOKEN_VALIDATION=jwt).
    */
-  readonly introspect?: ((token: string) => Promise<Identity>) | undefined;
+  readonly introspect?: ((token: string, client?: string) => Promise<Identity>) | undefined;
 }
 
 /**
@@ -26,7 +30,7 @@ export interface TokenVerifier {
  * Throws ProviderUnavailableError when it cannot decide.
  */
 export interface TokenCheck {
-  check(token: string): Promise<Verdict>;
+  check(token: string, client?: string): Promise<Verdict>;
 }
 
 /**
@@ -36,10 +40,10 @@ export interface TokenCheck {
 export function introspectionCheck(introspector: Introspector, logger: Logger, options: IdentityOptions = {}): TokenCheck {
   const outage = createOutageLog(logger, 'token introspection');
   return {
-    async check(token) {
+    async check(token, client) {
       let result;
       try {
-        result = await introspector.introspect(token);
+        result = await introspector.introspect(token, client);
       } catch (error) {
         // Our own budget said no: not an outage, and mapped to 429 by the schema layer.
         if (error instanceof IntrospectionBudgetError) throw error;
@@ -72,10 +76,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const { checks, cache, logger } = options;
   const unexpected = createOutageLog(logger, 'token verification');
 
-  async function decide(check: TokenCheck, token: string): Promise<Verdict> {
+  async function decide(check: TokenCheck, token: string, client: string | undefined): Promise<Verdict> {
     let verdict: Verdict;
     try {
-      verdict = await check.check(token);
+      verdict = await check.check(token, client);
     } catch (error) {
       if (error instanceof ProviderUnavailableError || error instanceof IntrospectionBudgetError) throw error;
       const failure = asProviderError(error, 'token check failed');
@@ -98,13 +102,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   const { introspection } = checks;
   return {
-    async verify(token) {
-      return identityOf(await cache.get(token, () => decide(checks.decide(token), token)));
+    async verify(token, client) {
+      return identityOf(await cache.get(token, () => decide(checks.decide(token), token, client)));
     },
     known(token, memo) {
       return cache.peek(token, memo);
     },
     // Replaces the local verdict: a revocation introspection reports is then seen at once.
-    introspect: introspection && (async (token) => identityOf(await cache.get(token, () => decide(introspection, token), introspected))),
+    introspect: introspection && (async (token, client) => identityOf(await cache.get(token, () => decide(introspection, token, client), introspected))),
   };
 }

@@ -41,6 +41,8 @@ export interface TestServerOptions {
   readonly introspectionBudget?: AppOptions['introspectionBudget'];
   /** Default: the breaker's threshold, with short retries and probes. */
   readonly guard?: AppOptions['guard'];
+  /** TRUST_PROXY_HOPS; default 0. */
+  readonly trustProxyHops?: number;
   /** Default `*`. */
   readonly corsOrigins?: AppOptions['corsOrigins'];
   /** GRAPHQL_* variables, read as loadConfig reads them. */
@@ -67,6 +69,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
     production: options.production ?? false,
     corsOrigins: options.corsOrigins ?? '*',
+    ...(options.trustProxyHops === undefined ? {} : { trustProxyHops: options.trustProxyHops }),
     graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),
     logger: createLogger('debug', sink),
     discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },

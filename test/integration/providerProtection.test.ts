@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { randomBytes } from 'node:crypto';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
+import { postFrom } from '../helpers/raw.js';
 import { until } from '../helpers/until.js';
 
 let issuer: TestIssuer;
@@ -62,6 +63,44 @@ describe('a flood of distinct bad tokens', () => {
     // The burst plus the rate over the time the flood took, and never more.
     expect(calls).toBeLessThanOrEqual(RATE + Math.ceil(RATE * seconds));
     expect(calls).toBeGreaterThan(0);
+  });
+});
+
+describe('the introspection budget, shared between clients', () => {
+  /** A flood of made-up tokens from `from`, `waves` waves of `size` at once; the statuses it met. */
+  async function flood(s: TestServer, from: string, waves: number, size: number, headers: Record<string, string> = {}): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let wave = 0; wave < waves; wave += 1) {
+      const answers = await Promise.all(Array.from({ length: size }, () => postFrom(s.url, from, '{ hello }', { ...headers, ...bearer(randomToken()) })));
+      statuses.push(...answers.map((a) => a.status));
+    }
+    return statuses;
+  }
+
+  it("should leave another address's new tokens unaffected by a flood from one address", async () => {
+    const s = await server({ introspectionBudget: { ratePerSecond: 20, concurrency: 8 } });
+    const valid = await Promise.all(Array.from({ length: 8 }, () => issuer.mintToken()));
+    const [flooded, users] = await Promise.all([
+      flood(s, '127.0.0.1', 10, 40),
+      (async () => {
+        const statuses: number[] = [];
+        for (const token of valid) statuses.push((await postFrom(s.url, '127.0.0.2', '{ hello }', bearer(token))).status);
+        return statuses;
+      })(),
+    ]);
+    expect(flooded.filter((status) => status === 429).length).toBeGreaterThan(100);
+    expect(users).toEqual(Array(8).fill(200));
+  });
+
+  it('should tell clients apart by the X-Forwarded-For of a trusted proxy (TRUST_PROXY_HOPS=1)', async () => {
+    const behindProxy = await server({ introspectionBudget: { ratePerSecond: 20, concurrency: 8 }, trustProxyHops: 1 });
+    const asProxy = (client: string) => ({ 'x-forwarded-for': client });
+    // The flooder is 198.51.100.7 to the proxy, and writes whatever it likes into the header it sends.
+    const flooding = flood(behindProxy, '127.0.0.1', 10, 40, { 'x-forwarded-for': '203.0.113.9, 198.51.100.7' });
+    const users: number[] = [];
+    for (let i = 0; i < 8; i += 1) users.push((await postFrom(behindProxy.url, '127.0.0.1', '{ hello }', { ...asProxy(`192.0.2.${i + 1}`), ...bearer(await issuer.mintToken()) })).status);
+    expect((await flooding).filter((status) => status === 429).length).toBeGreaterThan(100);
+    expect(users).toEqual(Array(8).fill(200));
   });
 });
 

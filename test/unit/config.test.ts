@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
     // Loopback only, and browser origins of this machine and Apollo's: the development issuer hands out admin tokens.
-    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', logLevel: 'info', federation: false, federationAuthLink: 'security' });
+    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', trustProxyHops: 0, logLevel: 'info', federation: false, federationAuthLink: 'security' });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
     expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
     expect(config.graphql).toEqual({
@@ -226,6 +226,7 @@ describe('loadConfig', () => {
     ['a zero request timeout', { GRAPHQL_REQUEST_TIMEOUT_MS: '0' }, 'GRAPHQL_REQUEST_TIMEOUT_MS', /1 to 300000/],
     ['a request timeout not above ZITADEL_TIMEOUT_MS', { GRAPHQL_REQUEST_TIMEOUT_MS: '3000' }, 'GRAPHQL_REQUEST_TIMEOUT_MS', /longer than ZITADEL_TIMEOUT_MS \(3000\)/],
     ['batching as a word', { GRAPHQL_BATCHING: 'yes' }, 'GRAPHQL_BATCHING', /1 or 0 \(true or false\), got "yes"/],
+    ['a trusted proxy count out of range', { TRUST_PROXY_HOPS: '11' }, 'TRUST_PROXY_HOPS', /0 to 10, got "11"/],
     ['an empty batch limit', { GRAPHQL_MAX_BATCH: '0' }, 'GRAPHQL_MAX_BATCH', /1 to 1000, got "0"/],
     ['introspection as a word', { GRAPHQL_INTROSPECTION: 'on' }, 'GRAPHQL_INTROSPECTION', /1 or 0/],
   ])('should name the variable when given %s', (_name, env, variable, message) => {

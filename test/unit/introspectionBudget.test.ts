@@ -52,3 +52,68 @@ describe('IntrospectionBudget', () => {
     expect(granted).toBeLessThanOrEqual(61); // the initial burst of one
   });
 });
+
+describe('IntrospectionBudget shared between clients', () => {
+  /** Permits granted to `client` out of `tries`, each released at once. */
+  const grant = (budget: IntrospectionBudget, client: string, tries: number) =>
+    Array.from({ length: tries }, () => {
+      const permit = budget.tryAcquire(client);
+      permit?.release();
+      return permit;
+    }).filter(Boolean).length;
+
+  it('should give a client alone the whole rate', () => {
+    const { budget, clock } = clocked(40, 100);
+    let granted = grant(budget, 'a', 100);
+    for (let ms = 0; ms < 10_000; ms += 50) {
+      clock.now += 50;
+      granted += grant(budget, 'a', 10);
+    }
+    // Half a second's burst, then 40 a second.
+    expect(granted).toBeGreaterThanOrEqual(20 + 400 - 2);
+    expect(granted).toBeLessThanOrEqual(40 + 400);
+  });
+
+  it('should leave the others half the rate however fast one client floods', () => {
+    const { budget, clock } = clocked(40, 100);
+    const others = { granted: 0, asked: 0 };
+    let flood = 0;
+    for (let ms = 0; ms < 10_000; ms += 50) {
+      clock.now += 50;
+      flood += grant(budget, 'flooder', 50);
+      // Ten other clients, each with one new token a second: 10 a second in all.
+      if (ms % 1000 === 0) {
+        for (let c = 0; c < 10; c += 1) {
+          others.asked += 1;
+          others.granted += grant(budget, `user-${c}`, 1);
+        }
+      }
+    }
+    expect(others.granted).toBe(others.asked);
+    // The flooder got the rest, and never the whole budget.
+    expect(flood).toBeGreaterThan(200);
+    expect(flood + others.granted).toBeLessThanOrEqual(40 + 400);
+  });
+
+  it('should give one client at most half the calls in flight', () => {
+    const { budget } = clocked(1000, 4);
+    const held = [budget.tryAcquire('a'), budget.tryAcquire('a'), budget.tryAcquire('a')];
+    expect(held.filter(Boolean)).toHaveLength(2);
+    expect(budget.tryAcquire('b')).toBeDefined();
+  });
+
+  it('should track a bounded number of clients, however many addresses it sees', () => {
+    const clock = { now: 0 };
+    const budget = new IntrospectionBudget({ ratePerSecond: 1_000_000, concurrency: 1_000_000, maxClients: 100, now: () => clock.now });
+    for (let i = 0; i < 5000; i += 1) budget.tryAcquire(`10.0.${i >> 8}.${i & 255}`)?.release();
+    expect(budget.clients).toBe(100);
+  });
+
+  it("should tell a refused client when its own share comes back", () => {
+    const { budget } = clocked(4, 100);
+    // Its own two, then nothing above the others' reserve of two.
+    expect(grant(budget, 'a', 10)).toBe(2);
+    expect(budget.retryAfterSeconds('a')).toBe(1);
+    expect(grant(budget, 'b', 10)).toBe(2);
+  });
+});
