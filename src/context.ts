@@ -66,7 +66,8 @@ export class RequestAuth {
 
   /** The verified caller; rejects with AuthError, ProviderUnavailableError, or the signal's reason. */
   require(): Promise<Identity> {
-    return this.#noteFailure(this.#require());
+    const current = this.current;
+    return current ? Promise.resolve(current) : this.#noteFailure(this.#require());
   }
 
   /**

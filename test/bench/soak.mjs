@@ -3,9 +3,10 @@
 // answers by status and error code, and the introspection calls ZITADEL saw. Memory must stay
 // flat: every cache is bounded. The load generator stands in for a trusted proxy
 // (TRUST_PROXY_HOPS=1) in front of many clients: each valid token's user has an address of its
-// own, and every unknown token comes from one flooding address, so the run shows whether that
-// flood costs the others their logins (target: no valid token refused). Tunables: SOAK_REQUESTS
-// (200000), SOAK_CONNECTIONS (50), SOAK_ISSUER_DELAY_MS (20).
+// own and logs in during the run (SOAK_LOGINS_PER_SECOND new users a second, well below the
+// budget), and every unknown token comes from one flooding address, so the run shows whether
+// that flood costs the others their logins (target: no valid token refused). Tunables:
+// SOAK_REQUESTS (200000), SOAK_CONNECTIONS (50), SOAK_ISSUER_DELAY_MS (20), SOAK_LOGINS_PER_SECOND (4).
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { counts, rssMb, startIssuer, startOurs, stopAll } from './harness.mjs';
@@ -14,6 +15,7 @@ const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 200_000);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 50);
 const DELAY_MS = Number(process.env.SOAK_ISSUER_DELAY_MS ?? 20);
 const VALID_TOKENS = 200;
+const LOGINS_PER_SECOND = Number(process.env.SOAK_LOGINS_PER_SECOND ?? 4);
 
 /** What each request presents, by share of the traffic. */
 const MIX = [
@@ -45,6 +47,9 @@ async function main() {
     for (const m of MIX) if (x < (acc += m.share)) return m.kind;
     return MIX[0].kind;
   };
+  // Users present their tokens from the moment they log in: ten at first, then LOGINS_PER_SECOND more a second.
+  let loggingInSince = Date.now();
+  const usersNow = () => Math.min(VALID_TOKENS, 10 + Math.floor(((Date.now() - loggingInSince) / 1000) * LOGINS_PER_SECOND));
   const setupRequest = (request, context) => {
     const kind = pick();
     context.kind = kind;
@@ -52,8 +57,9 @@ async function main() {
     let query = '{ hello me { id roles } }';
     headers['x-forwarded-for'] = FLOODER;
     if (kind === 'valid token') {
-      headers.authorization = `Bearer ${issuer.tokens[n % VALID_TOKENS]}`;
-      headers['x-forwarded-for'] = userAddress(n % VALID_TOKENS);
+      const user = n % usersNow();
+      headers.authorization = `Bearer ${issuer.tokens[user]}`;
+      headers['x-forwarded-for'] = userAddress(user);
     }
     if (kind === 'unknown token (new each time)') headers.authorization = `Bearer ${randomBytes(24).toString('base64url')}`;
     if (kind === 'malformed header') headers.authorization = MALFORMED[n % MALFORMED.length];
@@ -79,6 +85,7 @@ async function main() {
   const rss = { start: rssMb(pid), samples: [] };
   const sampler = setInterval(() => rss.samples.push(rssMb(pid)), 1000);
   const started = Date.now();
+  loggingInSince = started;
   const result = await autocannon({ url: server.url, connections: CONNECTIONS, amount: REQUESTS, requests: [{ setupRequest, onResponse }] });
   clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
@@ -99,6 +106,7 @@ async function main() {
   const validRefused = [...byKind.get('valid token').entries()].filter(([key]) => !key.startsWith('200 ')).reduce((a, [, c]) => a + c, 0);
   const validTotal = [...byKind.get('valid token').values()].reduce((a, c) => a + c, 0);
   console.log(`\nserver errors (5xx other than an unavailable provider): ${fiveHundreds}`);
+  console.log(`users who logged in during the flood: ${usersNow() - 10} (${LOGINS_PER_SECOND}/s)`);
   console.log(`valid tokens refused during the flood of unknown tokens: ${validRefused} of ${validTotal} (target 0)`);
   stopAll();
   if (fiveHundreds > 0 || result.errors > 0 || validRefused > 0) process.exitCode = 1;
