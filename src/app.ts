@@ -44,6 +44,8 @@ export interface AppOptions {
   readonly federationAuthLink?: FederationAuthLink;
   /** Proxies in front whose X-Forwarded-For tells the client's address (TRUST_PROXY_HOPS); default 0. */
   readonly trustProxyHops?: number;
+  /** Answer requests to a loopback Host only (the development issuer's server; DNS rebinding). */
+  readonly loopbackHostOnly?: boolean;
   /** Discovery retry backoff; tests shorten it. */
   readonly discoveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly http?: HttpClient;
@@ -151,6 +153,7 @@ export function createApp(options: AppOptions): App {
     graphql: options.graphql,
     logger,
     metrics,
+    loopbackHostOnly: options.loopbackHostOnly ?? false,
   });
   apollo.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
 

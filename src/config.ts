@@ -36,6 +36,8 @@ export interface Config {
   readonly port: number;
   /** Undefined: every interface. Without ZITADEL_ISSUER, loopback unless told otherwise. */
   readonly host: string | undefined;
+  /** DANGEROUSLY_EXPOSE_DEV_ISSUER: the development issuer's server may be reached by any host name. */
+  readonly exposeDevIssuer: boolean;
   /** Undefined: start the embedded development issuer (only outside production). */
   readonly zitadel: ZitadelConfig | undefined;
   /** ZITADEL_TIMEOUT_MS, for the development issuer too. */
@@ -168,6 +170,7 @@ export function loadConfig(env: Env): Config {
     production,
     port: integer(env, 'PORT', 4000, 0, 65_535),
     host,
+    exposeDevIssuer: flag(env, 'DANGEROUSLY_EXPOSE_DEV_ISSUER', false),
     zitadel,
     zitadelTimeoutMs: timeoutMs,
     tokenValidation,

@@ -4,7 +4,7 @@ import { parse as parseContentType } from 'content-type';
 import cors from 'cors';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { CorsOrigins, GraphQLConfig } from './config.js';
+import { isLoopback, type CorsOrigins, type GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { Deadlines, type Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
@@ -22,6 +22,12 @@ export interface HttpEdgeOptions {
   readonly logger: Logger;
   /** Served at GET /metrics, and told of every GraphQL request that ends. */
   readonly metrics?: Metrics;
+  /**
+   * Answer only requests addressed to a loopback host (`Host: localhost:4000`, `127.0.0.1`,
+   * `[::1]`): the development issuer's server. A web page whose own host name was made to
+   * resolve to 127.0.0.1 (DNS rebinding) is then refused, and cannot read the Sandbox's token.
+   */
+  readonly loopbackHostOnly?: boolean;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -175,6 +181,9 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   }
 
   const server = http.createServer((req, res) => {
+    if (options.loopbackHostOnly && !addressedToLoopback(req.headers.host)) {
+      return sendJson(res, 403, { errors: [{ message: 'This development server answers requests to localhost only.', extensions: { code: 'HOST_NOT_ALLOWED' } }] });
+    }
     const path = (req.url ?? '/').split('?', 1)[0];
     switch (path) {
       case GRAPHQL_PATH:
@@ -206,6 +215,12 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       },
     );
   }
+}
+
+/** Whether a Host header names a loopback host (any port). */
+function addressedToLoopback(host: string | undefined): boolean {
+  if (host === undefined || !URL.canParse(`http://${host}`)) return false;
+  return isLoopback(new URL(`http://${host}`).hostname);
 }
 
 /** Loopback origins, any port (front ends in development), and Apollo's Sandbox and Studio. */

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     logger,
     federation: config.federation,
     federationAuthLink: config.federationAuthLink,
-    ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` } } : {}),
+    ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` }, loopbackHostOnly: !config.exposeDevIssuer } : {}),
   });
   const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
   const { credentials } = zitadel;

@@ -41,6 +41,8 @@ export interface TestServerOptions {
   readonly introspectionBudget?: AppOptions['introspectionBudget'];
   /** Default: the breaker's threshold, with short retries and probes. */
   readonly guard?: AppOptions['guard'];
+  /** As without ZITADEL_ISSUER: answer requests to a loopback Host only. */
+  readonly loopbackHostOnly?: boolean;
   /** TRUST_PROXY_HOPS; default 0. */
   readonly trustProxyHops?: number;
   /** Default `*`. */
@@ -69,6 +71,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
     production: options.production ?? false,
     corsOrigins: options.corsOrigins ?? '*',
+    ...(options.loopbackHostOnly ? { loopbackHostOnly: true } : {}),
     ...(options.trustProxyHops === undefined ? {} : { trustProxyHops: options.trustProxyHops }),
     graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),
     logger: createLogger('debug', sink),

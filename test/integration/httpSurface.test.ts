@@ -114,6 +114,20 @@ describe('HTTP surface', () => {
     }
   });
 
+  it('should answer only requests addressed to a loopback host in development, so DNS rebinding cannot reach it', async () => {
+    const development = await startTestServer({ issuer, loopbackHostOnly: true });
+    try {
+      const { port } = new URL(development.url);
+      const status = async (host: string) => (await rawRequest(development.url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).split(' ')[1];
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost']) expect(await status(host)).toBe('200');
+      for (const host of [`evil.example:${port}`, `localhost.evil.example:${port}`, `10.0.0.5:${port}`]) expect(await status(host)).toBe('403');
+      const refused = await rawRequest(development.url, `POST /graphql HTTP/1.1\r\nHost: evil.example:${port}\r\nContent-Type: application/json\r\nContent-Length: 21\r\nConnection: close\r\n\r\n{"query":"{ hello }"}`);
+      expect(refused).toMatch(/^HTTP\/1\.1 403 [^]*"code":"HOST_NOT_ALLOWED"/);
+    } finally {
+      await development.close();
+    }
+  });
+
   it('should serve Apollo Sandbox to a browser outside production', async () => {
     const res = await fetch(server.url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
