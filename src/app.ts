@@ -145,7 +145,7 @@ export function createApp(options: AppOptions): App {
   const trustProxyHops = options.trustProxyHops ?? 0;
   const httpServer = createHttpServer({
     apollo,
-    context: (req, deadline, record) => contextFor(req.headers, deadline, record, req.socket, () => clientAddress(req, trustProxyHops)),
+    context: (req, deadline, record, peer) => contextFor(req.headers, deadline, record, req.socket, () => clientAddress(peer, req.headers, trustProxyHops)),
     // Ready once ZITADEL was discovered, whatever the breaker says: every replica shares ZITADEL,
     // so following the breaker would take all of them out at once, cached callers included.
     ready: () => ({ ready: discovery.ready, ...(guard ? { detail: { circuit: guard.open ? 'open' : 'closed' } } : {}) }),

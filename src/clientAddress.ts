@@ -1,16 +1,19 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 
 /**
- * Who sent a request, as the introspection budget tells clients apart. The peer's address; with
- * `trustedHops` proxies in front (TRUST_PROXY_HOPS), the address the outermost of them saw,
+ * Who sent a request, as the introspection budget tells clients apart. The peer's address (read
+ * when the request arrived: a client that resets its connection must not become someone else);
+ * with `trustedHops` proxies in front (TRUST_PROXY_HOPS), the address the outermost of them saw,
  * read from X-Forwarded-For by proxy-addr. The header is never read otherwise: a client could
  * name any address in it.
  */
-export function clientAddress(req: IncomingMessage, trustedHops: number): string {
-  const address = trustedHops === 0 ? req.socket.remoteAddress : proxyaddr(req, (_address, hop) => hop < trustedHops);
-  return clientKey(address);
+export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trustedHops: number): string {
+  if (trustedHops === 0 || peer === undefined) return clientKey(peer);
+  const socket = { remoteAddress: peer };
+  const req = { socket, connection: socket, headers } as unknown as IncomingMessage;
+  return clientKey(proxyaddr(req, (_address, hop) => hop < trustedHops));
 }
 
 /**

@@ -14,7 +14,8 @@ import { RequestRecord, requestIdFrom } from './requestRecord.js';
 
 export interface HttpEdgeOptions {
   readonly apollo: ApolloServer<GraphQLContext>;
-  readonly context: (req: IncomingMessage, deadline: Deadline, record: RequestRecord) => GraphQLContext;
+  /** `peer`: the client's address as the request arrived. */
+  readonly context: (req: IncomingMessage, deadline: Deadline, record: RequestRecord, peer: string | undefined) => GraphQLContext;
   /** Readiness: true once the issuer's metadata is known; `detail` goes into the body. */
   readonly ready: () => { readonly ready: boolean; readonly detail?: Readonly<Record<string, unknown>> };
   readonly corsOrigins: CorsOrigins;
@@ -100,6 +101,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
 
   function graphql(req: IncomingMessage, res: ServerResponse): void {
     const record = new RequestRecord(requestIdFrom(req.headers));
+    // Read now: once the client has reset its connection its address is gone.
+    const peer = req.socket.remoteAddress;
     // The deadline runs from the request's arrival (body upload included) to the response.
     const deadline = deadlines.start(() => {
       if (res.writableEnded) return;
@@ -150,7 +153,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
           return sendJson(res, 400, { errors: [refused.toFormatted()] }, graphqlHeaders(record));
         }
         apollo
-          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline, record) })
+          .executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => context(req, deadline, record, peer) })
           .then(async (response) => {
             if (deadline.expired) {
               // The client already has its 503; the request's work has ended, its result is dropped.

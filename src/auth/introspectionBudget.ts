@@ -15,17 +15,16 @@ export interface IntrospectionBudgetOptions {
   readonly now?: () => number;
 }
 
-/**
- * The part of the budget one client may count on as its own, and the part of the rate kept
- * back for the others whenever a client spends more than that.
- */
-const SHARE = 0.5;
+/** The part of the rate, and of the calls in flight, kept back for light users. */
+const RESERVE = 0.5;
+/** A client's own allowance: a sixteenth of the rate, with a burst of an eighth (at least four calls). */
+const OWN_RATE = 1 / 16;
+const OWN_BURST = 1 / 8;
 
 /** A token bucket in thousandths of a call, so millisecond refills add up exactly. */
 class Bucket {
   #milli: number;
   #refilledAt: number;
-  inFlight = 0;
 
   constructor(
     readonly capacityMilli: number,
@@ -60,69 +59,70 @@ class Bucket {
  * queues: a caller that gets no permit fails fast, so a flood of tokens cannot pile up work or
  * memory. Pure but for the clock.
  *
- * Fairness: each client (an address, see clientAddress.ts) has a bucket of its own of half the
- * rate, and may use at most half the calls in flight. Beyond its own bucket a client may only
- * take what lies above a reserve of half the burst, kept for the others. So a client alone gets
- * the whole rate, and a client flooding the server with made-up tokens leaves the others at
- * least half of it (and their own buckets full), however fast it sends. The per-client state is
- * an LRU of `maxClients`: bounded, whatever the number of addresses seen. Many addresses
- * flooding at once are bounded by the whole budget only.
+ * Fairness: a legitimate client needs a call now and then (one per new token); a flood needs
+ * many. So each client (an address, see clientAddress.ts) has a small allowance of its own
+ * (a sixteenth of the rate, with a burst of an eighth, at least four calls) that may use any
+ * budget left; beyond it, a client takes only what lies above a reserve of half the rate and
+ * half the calls in flight, kept for the others' allowances. A client alone still gets the whole
+ * rate. Clients flooding at once leave the reserve to everyone else's allowances as long as
+ * their own allowances add up to less than the rate: fewer than sixteen addresses. The
+ * per-client state is an LRU of `maxClients`: bounded, whatever the number of addresses seen.
  */
 export class IntrospectionBudget {
   readonly #global: Bucket;
+  #inFlight = 0;
   readonly #concurrency: number;
-  readonly #clientConcurrency: number;
-  readonly #reserve: number;
+  readonly #reservedCalls: number;
+  readonly #reservedSlots: number;
+  readonly #ownCapacityMilli: number;
+  readonly #ownRate: number;
   readonly #clients: LRUCache<string, Bucket>;
-  readonly #rate: number;
   readonly #now: () => number;
 
   constructor(options: IntrospectionBudgetOptions) {
-    this.#rate = options.ratePerSecond;
-    this.#concurrency = options.concurrency;
-    this.#clientConcurrency = Math.max(1, Math.ceil(options.concurrency * SHARE));
-    // A tiny rate keeps no reserve it could never exceed (the burst is the rate).
-    this.#reserve = Math.min(options.ratePerSecond * SHARE, options.ratePerSecond - 1);
+    const { ratePerSecond: rate, concurrency } = options;
+    this.#concurrency = concurrency;
+    // Never so much that beyond an allowance nothing could ever be taken.
+    this.#reservedCalls = Math.min(rate * RESERVE, rate - 1);
+    this.#reservedSlots = Math.min(Math.floor(concurrency * RESERVE), concurrency - 1);
+    this.#ownRate = rate * OWN_RATE;
+    this.#ownCapacityMilli = Math.max(4, rate * OWN_BURST) * 1000;
     this.#now = options.now ?? Date.now;
-    this.#global = new Bucket(this.#rate * 1000, this.#rate, this.#now());
+    this.#global = new Bucket(rate * 1000, rate, this.#now());
     this.#clients = new LRUCache({ max: options.maxClients ?? 10_000 });
   }
 
   get inFlight(): number {
-    return this.#global.inFlight;
+    return this.#inFlight;
   }
 
-  /** Clients whose share is tracked now. */
+  /** Clients whose allowance is tracked now. */
   get clients(): number {
     return this.#clients.size;
   }
 
   /**
-   * A permit, or undefined when the rate or the concurrency is used up, for everyone or for
-   * `client`'s share. Without a client (background probes) only the whole budget counts.
+   * A permit, or undefined when the rate or the concurrency is used up for `client`. Without a
+   * client (background probes, one a second at most) only the whole budget counts.
    */
   tryAcquire(client?: string): Permit | undefined {
     const now = this.#now();
-    const global = this.#global;
-    const available = global.held(now);
-    if (global.inFlight >= this.#concurrency || available < 1) return undefined;
-    const own = client === undefined ? undefined : this.#bucketOf(client, now);
-    if (own) {
-      if (own.inFlight >= this.#clientConcurrency) return undefined;
-      // Its own share first; beyond it, only what lies above the others' reserve.
+    const available = this.#global.held(now);
+    if (this.#inFlight >= this.#concurrency || available < 1) return undefined;
+    if (client !== undefined) {
+      const own = this.#allowanceOf(client, now);
       if (own.held(now) >= 1) own.take();
-      else if (available - 1 < this.#reserve) return undefined;
-      own.inFlight += 1;
+      // Beyond its allowance, only what lies above the others' reserve.
+      else if (available - 1 < this.#reservedCalls || this.#inFlight >= this.#concurrency - this.#reservedSlots) return undefined;
     }
-    global.take();
-    global.inFlight += 1;
+    this.#global.take();
+    this.#inFlight += 1;
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
-        global.inFlight -= 1;
-        if (own) own.inFlight -= 1;
+        this.#inFlight -= 1;
       },
     };
   }
@@ -140,10 +140,10 @@ export class IntrospectionBudget {
     return Math.max(1, Math.ceil(waitMs / 1000));
   }
 
-  #bucketOf(client: string, now: number): Bucket {
+  #allowanceOf(client: string, now: number): Bucket {
     let bucket = this.#clients.get(client);
     if (!bucket) {
-      bucket = new Bucket(Math.max(1000, this.#rate * SHARE * 1000), this.#rate * SHARE, now);
+      bucket = new Bucket(this.#ownCapacityMilli, this.#ownRate, now);
       this.#clients.set(client, bucket);
     }
     return bucket;

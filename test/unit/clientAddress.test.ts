@@ -1,12 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import type { IncomingMessage } from 'node:http';
-import { clientAddress, clientKey } from '../../src/clientAddress.js';
+import { clientAddress as fromRequest, clientKey } from '../../src/clientAddress.js';
 
 /** A request as node:http delivers it: the peer's address, and the headers it sent. */
-const from = (remoteAddress: string, forwardedFor?: string) => {
-  const socket = { remoteAddress };
-  return { socket, connection: socket, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as IncomingMessage;
-};
+const from = (peer: string | undefined, forwardedFor?: string) => ({ peer, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } });
+const clientAddress = (req: ReturnType<typeof from>, hops: number) => fromRequest(req.peer, req.headers, hops);
 
 describe('clientAddress', () => {
   it('should ignore X-Forwarded-For without trusted proxies: anyone can write it', () => {
@@ -23,6 +20,10 @@ describe('clientAddress', () => {
   it('should not go past the header: with fewer entries than hops, the leftmost', () => {
     expect(clientAddress(from('10.0.0.2', '192.0.2.44'), 3)).toBe('192.0.2.44');
     expect(clientAddress(from('10.0.0.2'), 1)).toBe('10.0.0.2');
+  });
+
+  it('should count a request whose peer is unknown as one client, never as the header says', () => {
+    expect(clientAddress(from(undefined, '192.0.2.44'), 1)).toBe('unknown');
   });
 });
 

@@ -69,37 +69,50 @@ describe('IntrospectionBudget shared between clients', () => {
       clock.now += 50;
       granted += grant(budget, 'a', 10);
     }
-    // Half a second's burst, then 40 a second.
-    expect(granted).toBeGreaterThanOrEqual(20 + 400 - 2);
+    // Half a second's burst and its allowance, then 40 a second.
+    expect(granted).toBeGreaterThanOrEqual(20 + 5 + 400 - 10);
     expect(granted).toBeLessThanOrEqual(40 + 400);
   });
 
-  it('should leave the others half the rate however fast one client floods', () => {
-    const { budget, clock } = clocked(40, 100);
-    const others = { granted: 0, asked: 0 };
+  /**
+   * `flooders` clients asking as fast as they can for ten seconds and, once the flood is on (after
+   * its first second, when several addresses starting at once spend their allowances' bursts),
+   * ten users a second with a new token each.
+   */
+  function contest(flooders: number) {
+    const { budget, clock } = clocked(40, 16);
+    const users = { granted: 0, asked: 0 };
     let flood = 0;
     for (let ms = 0; ms < 10_000; ms += 50) {
       clock.now += 50;
-      flood += grant(budget, 'flooder', 50);
-      // Ten other clients, each with one new token a second: 10 a second in all.
-      if (ms % 1000 === 0) {
+      for (let f = 0; f < flooders; f += 1) flood += grant(budget, `flooder-${f}`, 50);
+      if (ms >= 1000 && ms % 1000 === 500) {
         for (let c = 0; c < 10; c += 1) {
-          others.asked += 1;
-          others.granted += grant(budget, `user-${c}`, 1);
+          users.asked += 1;
+          users.granted += grant(budget, `user-${ms}-${c}`, 1);
         }
       }
     }
-    expect(others.granted).toBe(others.asked);
-    // The flooder got the rest, and never the whole budget.
+    return { users, flood };
+  }
+
+  it.each([1, 2, 8])('should leave the others their new tokens however fast %i clients flood', (flooders) => {
+    const { users, flood } = contest(flooders);
+    expect(users.granted).toBe(users.asked);
+    // The flooders got the rest, and never more than the whole budget.
     expect(flood).toBeGreaterThan(200);
-    expect(flood + others.granted).toBeLessThanOrEqual(40 + 400);
+    expect(flood + users.granted).toBeLessThanOrEqual(40 + 400);
   });
 
-  it('should give one client at most half the calls in flight', () => {
+  it('should keep half the calls in flight for clients within their allowance', () => {
     const { budget } = clocked(1000, 4);
-    const held = [budget.tryAcquire('a'), budget.tryAcquire('a'), budget.tryAcquire('a')];
+    // A heavy client past its allowance of 125 holds what lies above the reserve of two slots.
+    for (let i = 0; i < 125; i += 1) budget.tryAcquire('heavy')?.release();
+    const held = [budget.tryAcquire('heavy'), budget.tryAcquire('heavy'), budget.tryAcquire('heavy')];
     expect(held.filter(Boolean)).toHaveLength(2);
-    expect(budget.tryAcquire('b')).toBeDefined();
+    expect(budget.tryAcquire('light-1')).toBeDefined();
+    expect(budget.tryAcquire('light-2')).toBeDefined();
+    expect(budget.tryAcquire('light-3')).toBeUndefined();
   });
 
   it('should track a bounded number of clients, however many addresses it sees', () => {
@@ -109,11 +122,11 @@ describe('IntrospectionBudget shared between clients', () => {
     expect(budget.clients).toBe(100);
   });
 
-  it("should tell a refused client when its own share comes back", () => {
-    const { budget } = clocked(4, 100);
-    // Its own two, then nothing above the others' reserve of two.
-    expect(grant(budget, 'a', 10)).toBe(2);
+  it('should tell a refused client when its allowance comes back', () => {
+    const { budget } = clocked(16, 100);
+    // Its allowance of four, and what lies above the others' reserve of eight: four more.
+    expect(grant(budget, 'a', 20)).toBe(8);
     expect(budget.retryAfterSeconds('a')).toBe(1);
-    expect(grant(budget, 'b', 10)).toBe(2);
+    expect(grant(budget, 'b', 20)).toBe(4);
   });
 });
