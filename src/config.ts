@@ -115,7 +115,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: Env): Config {
   const production = env.NODE_ENV === 'production';
   const issuerText = nonEmpty(env, 'ZITADEL_ISSUER');
-  const issuer = issuerText === undefined ? undefined : parseIssuer(issuerText, production && !flag(env, 'ZITADEL_ALLOW_HTTP', false));
+  const allowHttp = flag(env, 'ZITADEL_ALLOW_HTTP', false);
+  const issuer = issuerText === undefined ? undefined : parseIssuer(issuerText, production && !allowHttp);
   const credentials = loadCredentials(env);
   const timeoutMs = integer(env, 'ZITADEL_TIMEOUT_MS', 3000, 1, 60_000);
   const projectId = nonEmpty(env, 'ZITADEL_PROJECT_ID');
@@ -280,6 +281,9 @@ function parseIssuer(text: string, httpsOnly: boolean): URL {
   }
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError('ZITADEL_ISSUER', 'must not carry credentials, a query or a fragment');
+  }
+  if (url.pathname !== '/') {
+    throw new ConfigError('ZITADEL_ISSUER', `must be the instance URL without a path (ZITADEL's issuer has none), got ${shown(url.href)}`);
   }
   if (httpsOnly && url.protocol === 'http:' && !isLoopback(url.hostname)) {
     throw new ConfigError(

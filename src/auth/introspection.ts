@@ -3,14 +3,12 @@ import type { Discovery } from './discovery.js';
 import { ProviderUnavailableError } from './errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import type { IntrospectionClaims } from './identity.js';
+import { JWT_CLOCK_TOLERANCE_SECONDS } from './jwtClaims.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, providerErrorForStatus, sendToIssuer } from './providerErrors.js';
 
 export type IntrospectionResult =
   | { readonly active: true; readonly claims: IntrospectionClaims }
   | { readonly active: false; readonly reason: 'inactive' | 'expired' | 'not_yet_valid' };
-
-/** Leeway for `nbf` against clock skew between ZITADEL and us. */
-const CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
  * Validates an introspection response (RFC 7662 §2.2) and applies `exp` and `nbf` ourselves:
@@ -33,7 +31,7 @@ export function processIntrospectionResponse(response: HttpResponse, nowMs: numb
   if (claims.active !== true) return { active: false, reason: 'inactive' };
   const now = nowMs / 1000;
   if (typeof claims.exp === 'number' && claims.exp <= now) return { active: false, reason: 'expired' };
-  if (typeof claims.nbf === 'number' && claims.nbf > now + CLOCK_TOLERANCE_SECONDS) return { active: false, reason: 'not_yet_valid' };
+  if (typeof claims.nbf === 'number' && claims.nbf > now + JWT_CLOCK_TOLERANCE_SECONDS) return { active: false, reason: 'not_yet_valid' };
   return { active: true, claims };
 }
 

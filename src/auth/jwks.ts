@@ -63,7 +63,8 @@ interface KeySet {
  * - A failed fetch never evicts known keys: tokens signed with them keep validating while
  *   ZITADEL is down. Only a successful fetch replaces the set (and so drops removed keys).
  * - An unknown `kid` we could not look up is a provider outage (503), not the caller's fault;
- *   within the cooldown after a failed fetch the same failure is answered without a new fetch.
+ *   within the cooldown after a failed fetch (or its Retry-After, when longer) the same failure
+ *   is answered without a new fetch.
  *
  * jose's createRemoteJWKSet has a cooldown too, but fetches with the global fetch (no size
  * cap), and once its cache age passes it must refetch before answering, so known keys stop
@@ -109,10 +110,12 @@ export class JwksStore {
   #fetchUnlessCoolingDown(): Promise<KeySet | undefined> {
     if (this.#inflight) return this.#inflight;
     const sinceLastMs = this.#now() - this.#lastAttemptMs;
-    if (sinceLastMs < this.#cooldownMs) {
+    // After a failure, its Retry-After when longer (a 429: ZITADEL's ban covers introspection too).
+    const pauseMs = this.#lastFailure ? this.#lastFailure.retryAfterSeconds * 1000 : this.#cooldownMs;
+    if (sinceLastMs < pauseMs) {
       if (!this.#lastFailure) return Promise.resolve(undefined);
       const { code, message } = this.#lastFailure;
-      const wait = Math.max(1, Math.ceil((this.#cooldownMs - sinceLastMs) / 1000));
+      const wait = Math.max(1, Math.ceil((pauseMs - sinceLastMs) / 1000));
       return Promise.reject(new ProviderUnavailableError(code, message, wait, { cause: this.#lastFailure }));
     }
     this.#lastAttemptMs = this.#now();

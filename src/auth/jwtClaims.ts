@@ -12,7 +12,7 @@ import { decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters 
  */
 export const JWT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
-/** Leeway for `exp` and `nbf` against clock skew between ZITADEL and us. */
+/** Leeway for `exp`, `nbf` and `iat` against clock skew between ZITADEL and us (JWTs and introspection answers alike). */
 export const JWT_CLOCK_TOLERANCE_SECONDS = 5;
 
 /** Why a JWT was refused; logged at debug level, never shown to the caller (who sees invalid_token). */

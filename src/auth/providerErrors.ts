@@ -34,7 +34,8 @@ export function toProviderError(error: unknown, url: URL): ProviderUnavailableEr
 
 /**
  * The seconds a Retry-After header asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP-date),
- * at least 1 and at most MAX_RETRY_AFTER_SECONDS; `fallback` when it is absent or unreadable.
+ * at most MAX_RETRY_AFTER_SECONDS; `fallback` when it is absent, unreadable, or asks for no wait
+ * at all (0, a past date), which would make a 429 pointless.
  */
 export function retryAfter(response: HttpResponse, fallback: number, nowMs = Date.now()): number {
   const header = response.headers['retry-after'];
@@ -42,8 +43,8 @@ export function retryAfter(response: HttpResponse, fallback: number, nowMs = Dat
   const text = header.trim();
   // An HTTP-date starts with the day's name ("Tue, 01 Dec 2026 12:00:00 GMT").
   const seconds = /^\d+$/.test(text) ? Number(text) : /^[A-Za-z]{3}, /.test(text) ? Math.ceil((Date.parse(text) - nowMs) / 1000) : NaN;
-  if (!Number.isFinite(seconds)) return fallback;
-  return Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS);
+  if (!Number.isFinite(seconds) || seconds <= 0) return fallback;
+  return Math.min(seconds, MAX_RETRY_AFTER_SECONDS);
 }
 
 /** Any failure as a provider outage: ProviderUnavailableError as it is, anything else wrapped. */

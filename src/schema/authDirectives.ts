@@ -12,7 +12,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Identity } from '../auth/identity.js';
-import { unmet, type Requirement } from '../auth/requirements.js';
+import { describe, unmet, type Requirement } from '../auth/requirements.js';
 import type { GraphQLContext } from '../context.js';
 import { forbidden, scopesUnknown } from '../errors.js';
 
@@ -113,8 +113,11 @@ function guard(next: Resolver, checks: readonly Requirement[]): Resolver {
   const needsScopes = checks.some((requirement) => requirement.kind === 'scopes');
   const authorize = (identity: Identity) => {
     if (checks.length === 0) return;
-    const missing = checks.flatMap((requirement) => unmet(requirement, identity) ?? []).join(' and ');
-    if (missing) throw needsScopes && identity.scopes === null ? scopesUnknown(missing) : forbidden(missing);
+    const unmetChecks = checks.filter((requirement) => unmet(requirement, identity) !== undefined);
+    if (unmetChecks.length === 0) return;
+    const missing = unmetChecks.map(describe).join(' and ');
+    // Unknown scopes explain a refusal only when a scope requirement is what failed.
+    throw identity.scopes === null && unmetChecks.some((requirement) => requirement.kind === 'scopes') ? scopesUnknown(missing) : forbidden(missing);
   };
   return (source, args, context, info) => {
     // Hot path: once the caller is known, no promise is made per field.

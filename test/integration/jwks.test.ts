@@ -148,6 +148,21 @@ describe('JwksStore', () => {
     expect(await store.keyFor(header('rotated-meanwhile'))).toBeUndefined();
   });
 
+  it("should fetch nothing before a 429's Retry-After has passed, however many unknown kids arrive", async () => {
+    await store.keyFor(header(current()));
+    issuer.jwksFault = { kind: 'status', status: 429, headers: { 'retry-after': '90' } };
+    clock += COOLDOWN_MS;
+    expect((await outage(store.keyFor(header('made-up-1')))).retryAfterSeconds).toBe(90);
+    issuer.jwksFault = undefined;
+    // ZITADEL Cloud's ban covers introspection too: the cooldown alone would end it early.
+    for (const step of [COOLDOWN_MS, 60_000]) {
+      clock += step;
+      expect(await fetchesDuring(() => outage(store.keyFor(header('made-up-2'))))).toBe(0);
+    }
+    clock += 90_000 - COOLDOWN_MS - 60_000;
+    expect(await fetchesDuring(() => store.keyFor(header('made-up-3')))).toBe(1);
+  });
+
   it('should call a failed first fetch a provider outage, and recover after the cooldown', async () => {
     issuer.jwksFault = { kind: 'reset' };
     const error = await outage(store.keyFor(header(current())));

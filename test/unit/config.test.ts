@@ -210,6 +210,8 @@ describe('loadConfig', () => {
     ['a federation switch that is not 1 or 0', { GRAPHQL_FEDERATION: 'yes' }, 'GRAPHQL_FEDERATION', /must be 1 or 0 \(true or false\), got "yes"/],
     ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, 'ZITADEL_TOKEN_VALIDATION', /one of introspection, jwt, auto, got "jwks"/],
     ['a shared cache with nothing to seal it (jwt mode, no credentials)', { ZITADEL_ISSUER: ISSUER, ZITADEL_PROJECT_ID: '2134', ZITADEL_TOKEN_VALIDATION: 'jwt', REDIS_URL: 'redis://redis:6379' }, 'REDIS_URL', /needs the API application's credentials/],
+    ['an issuer with a path', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud/oauth', ZITADEL_KEY_JSON: key.json }, 'ZITADEL_ISSUER', /without a path/],
+    ['an http opt-in as a word, even outside production', { ZITADEL_ALLOW_HTTP: 'yes' }, 'ZITADEL_ALLOW_HTTP', /1 or 0/],
     ['an unknown federation auth link', { GRAPHQL_FEDERATION_AUTH_LINK: 'gateway' }, 'GRAPHQL_FEDERATION_AUTH_LINK', /one of security, composed, got "gateway"/],
     ['a token validation in capitals', { ZITADEL_TOKEN_VALIDATION: 'JWT' }, 'ZITADEL_TOKEN_VALIDATION', /one of/],
     ['jwt validation without a project id', { ZITADEL_ISSUER: ISSUER, ZITADEL_TOKEN_VALIDATION: 'jwt' }, 'ZITADEL_PROJECT_ID', /required with ZITADEL_TOKEN_VALIDATION=jwt/],

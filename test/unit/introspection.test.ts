@@ -72,12 +72,13 @@ describe('processIntrospectionResponse', () => {
 
 describe('retryAfter', () => {
   const nowMs = Date.parse('2026-12-01T12:00:00Z');
-  it('should read delay-seconds and HTTP-dates, at least 1 s and at most 120 s', () => {
+  it('should read delay-seconds and HTTP-dates, at most 120 s', () => {
     const header = (value: string) => response(429, '', { 'retry-after': value });
     expect(retryAfter(header('7'), 60, nowMs)).toBe(7);
-    expect(retryAfter(header('0'), 60, nowMs)).toBe(1);
     expect(retryAfter(header('Tue, 01 Dec 2026 12:00:30 GMT'), 60, nowMs)).toBe(30);
-    expect(retryAfter(header('Tue, 01 Dec 2026 11:00:00 GMT'), 60, nowMs)).toBe(1);
+    // No wait at all would make the 429 pointless: as if there were no header.
+    expect(retryAfter(header('0'), 60, nowMs)).toBe(60);
+    expect(retryAfter(header('Tue, 01 Dec 2026 11:00:00 GMT'), 60, nowMs)).toBe(60);
     expect(retryAfter(header('Wed, 02 Dec 2026 12:00:00 GMT'), 60, nowMs)).toBe(120);
     expect(retryAfter(header('-5'), 60, nowMs)).toBe(60);
     expect(retryAfter(response(429, ''), 60, nowMs)).toBe(60);
