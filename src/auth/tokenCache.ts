@@ -17,7 +17,7 @@ export type Verdict =
     };
 
 /** At most this many refusals are remembered (fewer when the cache is smaller): they never evict an identity. */
-export const MAX_REFUSALS = 10_000;
+const MAX_REFUSALS = 10_000;
 
 export interface TokenCacheOptions {
   /** 0: nothing is kept across requests (concurrent lookups are still shared). */

@@ -121,7 +121,7 @@ export const DEMO_USER: DevUser = {
 
 const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
 /** Without it ZITADEL sends no `urn:zitadel:iam:user:resourceowner:*` claims. */
-export const RESOURCE_OWNER_SCOPE = 'urn:zitadel:iam:user:resourceowner';
+const RESOURCE_OWNER_SCOPE = 'urn:zitadel:iam:user:resourceowner';
 /** Asks for a roles claim of every project named by an audience scope. */
 const PROJECTS_ROLES_SCOPE = 'urn:zitadel:iam:org:projects:roles';
 const AUDIENCE_SCOPE = /^urn:zitadel:iam:org:project:id:(\d+):aud$/;
@@ -129,7 +129,7 @@ const GENERIC_ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
 const projectRolesClaim = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
 
 /** What a front end of the development project asks for. */
-export const DEFAULT_SCOPE = `openid profile email ${RESOURCE_OWNER_SCOPE}`;
+const DEFAULT_SCOPE = `openid profile email ${RESOURCE_OWNER_SCOPE}`;
 
 interface Application {
   readonly clientId: string;
