@@ -143,7 +143,8 @@ export function loadConfig(env: Env): Config {
   } else if (credentials) {
     throw new ConfigError('ZITADEL_ISSUER', 'is required when client credentials are configured');
   }
-  const host = listenHost(env, zitadel !== undefined);
+  const exposeDevIssuer = flag(env, 'DANGEROUSLY_EXPOSE_DEV_ISSUER', false);
+  const host = listenHost(env, zitadel !== undefined, exposeDevIssuer);
 
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -171,7 +172,7 @@ export function loadConfig(env: Env): Config {
     production,
     port: integer(env, 'PORT', 4000, 0, 65_535),
     host,
-    exposeDevIssuer: flag(env, 'DANGEROUSLY_EXPOSE_DEV_ISSUER', false),
+    exposeDevIssuer,
     zitadel,
     zitadelTimeoutMs: timeoutMs,
     tokenValidation,
@@ -330,11 +331,11 @@ export function redisUrlForLog(text: string): string {
  * unless DANGEROUSLY_EXPOSE_DEV_ISSUER=1 says that is meant (a development container that
  * publishes its port).
  */
-function listenHost(env: Env, hasIssuer: boolean): string | undefined {
+function listenHost(env: Env, hasIssuer: boolean, exposeDevIssuer: boolean): string | undefined {
   const host = nonEmpty(env, 'HOST');
   if (hasIssuer) return host;
   if (host === undefined) return '127.0.0.1';
-  if (!isLoopback(host) && !flag(env, 'DANGEROUSLY_EXPOSE_DEV_ISSUER', false)) {
+  if (!isLoopback(host) && !exposeDevIssuer) {
     throw new ConfigError(
       'ZITADEL_ISSUER',
       `is required when HOST (${shown(host)}) is not a loopback address: without it the development issuer gives admin tokens to anyone who can reach the server. Set ZITADEL_ISSUER, or leave HOST unset; a development container that publishes its port may set DANGEROUSLY_EXPOSE_DEV_ISSUER=1`,

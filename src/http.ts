@@ -222,8 +222,11 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
 
 /** Whether a Host header names a loopback host (any port). */
 function addressedToLoopback(host: string | undefined): boolean {
-  if (host === undefined || !URL.canParse(`http://${host}`)) return false;
-  return isLoopback(new URL(`http://${host}`).hostname);
+  try {
+    return host !== undefined && isLoopback(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** Loopback origins, any port (front ends in development), and Apollo's Sandbox and Studio. */
