@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
 import { ConfigError } from './errors.js';
+import { isLoopback } from './loopback.js';
 import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
 import { TOKEN_VALIDATION_MODES, type TokenValidationMode } from './auth/tokenValidation.js';
 import { FEDERATION_AUTH_LINKS, type FederationAuthLink } from './schema/federation.js';
@@ -342,14 +342,6 @@ function listenHost(env: Env, hasIssuer: boolean, exposeDevIssuer: boolean): str
     );
   }
   return host;
-}
-
-/** 127.0.0.0/8, ::1 (also IPv4-mapped), or `localhost`. */
-export function isLoopback(host: string): boolean {
-  const address = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (address === 'localhost' || address === '::1') return true;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return isIPv4(v4) && v4.startsWith('127.');
 }
 
 function parseOrigins(env: Env, development: boolean): CorsOrigins {

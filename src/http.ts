@@ -4,10 +4,11 @@ import { parse as parseContentType } from 'content-type';
 import cors from 'cors';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { isLoopback, type CorsOrigins, type GraphQLConfig } from './config.js';
+import type { CorsOrigins, GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { Deadlines, type Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
+import { addressedToLoopback } from './loopback.js';
 import type { Metrics } from './metrics.js';
 import { requestShapeError } from './queryLimits.js';
 import { RequestRecord, requestIdFrom } from './requestRecord.js';
@@ -217,15 +218,6 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
         sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       },
     );
-  }
-}
-
-/** Whether a Host header names a loopback host (any port). */
-function addressedToLoopback(host: string | undefined): boolean {
-  try {
-    return host !== undefined && isLoopback(new URL(`http://${host}`).hostname);
-  } catch {
-    return false;
   }
 }
 

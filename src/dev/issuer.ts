@@ -2,41 +2,50 @@ import { createPublicKey, generateKeyPair, generateKeyPairSync, randomBytes, ran
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { createLocalJWKSet, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { compactVerify, createLocalJWKSet, decodeJwt, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { addressedToLoopback, isLoopbackHttpUrl } from '../loopback.js';
+import {
+  ACME_ORG_ID,
+  applicationOf,
+  APPLICATIONS,
+  audience,
+  BASIC_CLIENT_ID,
+  CLAIMS_BY_SCOPE,
+  DEMO_ACCOUNTS,
+  DEMO_USER,
+  DEV_API_APPLICATION,
+  DEV_ORG_ID,
+  FRONTEND_CLIENT_ID,
+  FRONTEND_SCOPE,
+  jwtRoleClaims,
+  OTHER_FRONTEND_CLIENT_ID,
+  OTHER_PROJECT_ID,
+  PROJECT_ID,
+  SCOPES,
+  scopedClaims,
+  userinfoClaims,
+  zitadelClaims,
+  type Application,
+  type DemoAccount,
+  type DevUser,
+  type RequestingApplication,
+} from './directory.js';
+import { createInteractions, INTERACTION_PATH } from './interactions.js';
 import { createMemoryAdapter } from './memoryAdapter.js';
+import { errorPage, logoutPage, signedOutPage } from './pages.js';
+
+export { ACME_ORG_ID, DEMO_ACCOUNTS, DEV_API_APPLICATION, DEV_ORG_ID, FRONTEND_SCOPE, OTHER_PROJECT_ID, type DemoAccount, type DevUser };
 
 /**
  * An OAuth 2.0 / OpenID server for development and tests, built on oidc-provider, that speaks
- * ZITADEL's protocol as the server uses it: discovery, RFC 7662 introspection authenticated
- * with private_key_jwt (a ZITADEL-format API application key) or Basic, ZITADEL's endpoint
- * paths, and ZITADEL-shaped claims. Never part of production: main.ts imports it only when
- * ZITADEL_ISSUER is unset outside production.
+ * ZITADEL's protocol as the server and its front ends use it: discovery, RFC 7662 introspection
+ * authenticated with private_key_jwt (a ZITADEL-format API application key) or Basic; login
+ * with the authorization code flow and PKCE for a "User Agent" application, refresh tokens,
+ * userinfo and sign-out; ZITADEL's endpoint paths, and ZITADEL-shaped tokens and claims.
+ * Loopback only. Never part of production: main.ts imports it only when ZITADEL_ISSUER is unset
+ * outside production.
  */
-
-/** Role -> { orgId: orgPrimaryDomain }, as ZITADEL's roles claims spell a user's grants. */
-export type RoleClaim = Readonly<Record<string, Readonly<Record<string, string>>>>;
-
-/** A user in the development directory. */
-export interface DevUser {
-  readonly sub: string;
-  readonly username: string;
-  readonly name?: string;
-  readonly givenName?: string;
-  readonly familyName?: string;
-  readonly email?: string;
-  readonly emailVerified?: boolean;
-  readonly locale?: string;
-  /** Grants in the development project (the API's). */
-  readonly roles?: RoleClaim;
-  /** Grants in a second project of the instance, whose front end may ask for the API's audience. */
-  readonly otherProjectRoles?: RoleClaim;
-  readonly organizationId?: string;
-  readonly organizationName?: string;
-  readonly organizationDomain?: string;
-  /** User metadata, sent base64url-encoded with the `urn:zitadel:iam:user:metadata` scope. */
-  readonly metadata?: Readonly<Record<string, string>>;
-}
 
 export interface MintOptions {
   /** Default: the demo user. A user not yet known is added to the directory. */
@@ -49,7 +58,7 @@ export interface MintOptions {
    * the front end of another project, which put the API's project into `aud` by asking for
    * `urn:zitadel:iam:org:project:id:<projectId>:aud`, as any application of the instance may.
    */
-  readonly requestedBy?: 'this-project' | 'other-project';
+  readonly requestedBy?: RequestingApplication;
 }
 
 export interface JwtMintOptions extends MintOptions {
@@ -68,8 +77,13 @@ export interface DevIssuer {
   /** An API application configured for Basic authentication instead. */
   readonly basicClient: { readonly clientId: string; readonly clientSecret: string };
   readonly demoUser: DevUser;
-  /** The development project's front end (a public client with PKCE, as a ZITADEL "User Agent" application). */
+  /**
+   * The development project's front end (a public client with PKCE, as a ZITADEL "User Agent"
+   * application): any http://localhost or http://127.0.0.1 redirect URI, any port.
+   */
   readonly frontendClientId: string;
+  /** Who can log in on the login page, with their passwords. */
+  readonly accounts: readonly DemoAccount[];
   /** An opaque access token for the user, as a ZITADEL front-end application would receive. */
   mintToken(options?: MintOptions): Promise<string>;
   /**
@@ -89,141 +103,6 @@ export interface DevIssuer {
   retireSigningKey(kid: string): void;
   revokeToken(token: string): Promise<void>;
   close(): Promise<void>;
-}
-
-export const DEV_ORG_ID = '100000000000000001';
-const PROJECT_ID = '100000000000000002';
-/** A second project of the instance, with a front end of its own. */
-export const OTHER_PROJECT_ID = '100000000000000007';
-const OTHER_FRONTEND_CLIENT_ID = '100000000000000008@other';
-const API_APP_ID = '100000000000000003';
-const API_CLIENT_ID = `${API_APP_ID}@demo`;
-const API_KEY_ID = '100000000000000004';
-/** The ids of the development API application and its key, as in its key file. */
-export const DEV_API_APPLICATION = { keyId: API_KEY_ID, appId: API_APP_ID, clientId: API_CLIENT_ID } as const;
-const BASIC_CLIENT_ID = '100000000000000005@demo';
-const FRONTEND_CLIENT_ID = '100000000000000006@demo';
-
-export const DEMO_USER: DevUser = {
-  sub: '200000000000000001',
-  username: 'road.runner@demo.localhost',
-  name: 'Road Runner',
-  givenName: 'Road',
-  familyName: 'Runner',
-  email: 'road.runner@demo.localhost',
-  emailVerified: true,
-  locale: 'en',
-  roles: { admin: { [DEV_ORG_ID]: 'demo.localhost' } },
-  organizationId: DEV_ORG_ID,
-  organizationName: 'Demo',
-  organizationDomain: 'demo.localhost',
-};
-
-const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
-/** Without it ZITADEL sends no `urn:zitadel:iam:user:resourceowner:*` claims. */
-const RESOURCE_OWNER_SCOPE = 'urn:zitadel:iam:user:resourceowner';
-/** Asks for a roles claim of every project named by an audience scope. */
-const PROJECTS_ROLES_SCOPE = 'urn:zitadel:iam:org:projects:roles';
-const AUDIENCE_SCOPE = /^urn:zitadel:iam:org:project:id:(\d+):aud$/;
-const GENERIC_ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
-const projectRolesClaim = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
-
-/** What a front end of the development project asks for. */
-const DEFAULT_SCOPE = `openid profile email ${RESOURCE_OWNER_SCOPE}`;
-
-interface Application {
-  readonly clientId: string;
-  readonly projectId: string;
-  readonly defaultScope: string;
-}
-
-const APPLICATIONS: Readonly<Record<NonNullable<MintOptions['requestedBy']>, Application>> = {
-  'this-project': { clientId: FRONTEND_CLIENT_ID, projectId: PROJECT_ID, defaultScope: DEFAULT_SCOPE },
-  'other-project': { clientId: OTHER_FRONTEND_CLIENT_ID, projectId: OTHER_PROJECT_ID, defaultScope: `openid urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud` },
-};
-
-function rolesIn(user: DevUser, projectId: string): RoleClaim | undefined {
-  const roles = projectId === PROJECT_ID ? user.roles : projectId === OTHER_PROJECT_ID ? user.otherProjectRoles : undefined;
-  return roles && Object.keys(roles).length > 0 ? roles : undefined;
-}
-
-/** Projects an audience scope named. */
-function audienceProjects(scopes: ReadonlySet<string>): string[] {
-  return [...scopes].flatMap((scope) => AUDIENCE_SCOPE.exec(scope)?.[1] ?? []);
-}
-
-/** `aud`: the client, its project, and every project an audience scope asked for (ZITADEL adds them unchecked). */
-function audience(application: Application, scopes: ReadonlySet<string>): string[] {
-  return [...new Set([application.clientId, application.projectId, ...audienceProjects(scopes)])];
-}
-
-/**
- * The claims ZITADEL derives from scopes alone, in introspection answers and JWT access tokens
- * alike (zitadel `userinfo.go`): user metadata, and the organization only with
- * RESOURCE_OWNER_SCOPE.
- */
-function scopedClaims(user: DevUser, scopes: ReadonlySet<string>): Record<string, unknown> {
-  const claims: Record<string, unknown> = {};
-  if (scopes.has(METADATA_SCOPE) && user.metadata) {
-    claims[METADATA_SCOPE] = Object.fromEntries(Object.entries(user.metadata).map(([key, value]) => [key, Buffer.from(value).toString('base64url')]));
-  }
-  if (scopes.has(RESOURCE_OWNER_SCOPE) && user.organizationId) {
-    claims['urn:zitadel:iam:user:resourceowner:id'] = user.organizationId;
-    claims['urn:zitadel:iam:user:resourceowner:name'] = user.organizationName;
-    claims['urn:zitadel:iam:user:resourceowner:primary_domain'] = user.organizationDomain;
-  }
-  return claims;
-}
-
-/**
- * The roles claims of a JWT access token: the requesting application's project in the generic
- * claim and its own, plus, with PROJECTS_ROLES_SCOPE, the own claim of every audience project
- * the user holds roles in (zitadel `userinfo.go`, `assertRoles`).
- */
-function jwtRoleClaims(user: DevUser, application: Application, scopes: ReadonlySet<string>): Record<string, unknown> {
-  const claims: Record<string, unknown> = {};
-  const own = rolesIn(user, application.projectId);
-  if (own) {
-    claims[GENERIC_ROLES_CLAIM] = own;
-    claims[projectRolesClaim(application.projectId)] = own;
-  }
-  if (scopes.has(PROJECTS_ROLES_SCOPE)) {
-    for (const projectId of audienceProjects(scopes)) {
-      const roles = rolesIn(user, projectId);
-      if (roles) claims[projectRolesClaim(projectId)] = roles;
-    }
-  }
-  return claims;
-}
-
-/**
- * ZITADEL's introspection claims for a user, by granted scope (see ../shared ZITADEL.md). Roles
- * are always the introspecting API application's project's, in both claims
- * (`introspect.go`, `currentProjectOnly`), whichever application obtained the token.
- */
-export function zitadelClaims(user: DevUser, scopes: ReadonlySet<string>): Record<string, unknown> {
-  const claims: Record<string, unknown> = {};
-  if (scopes.has('profile')) {
-    Object.assign(claims, {
-      username: user.username,
-      preferred_username: user.username,
-      name: user.name,
-      given_name: user.givenName,
-      family_name: user.familyName,
-      locale: user.locale,
-    });
-  }
-  if (scopes.has('email') && user.email) {
-    claims.email = user.email;
-    // ZITADEL omits email_verified when it is false.
-    if (user.emailVerified) claims.email_verified = true;
-  }
-  const roles = rolesIn(user, PROJECT_ID);
-  if (roles) {
-    claims[GENERIC_ROLES_CLAIM] = roles;
-    claims[projectRolesClaim(PROJECT_ID)] = roles;
-  }
-  return { ...claims, ...scopedClaims(user, scopes) };
 }
 
 interface SigningKey {
@@ -250,12 +129,12 @@ async function storedIdOf(token: string, keys: readonly SigningKey[]): Promise<s
   }
 }
 
-/** Introspection request bodies are small forms; a larger one is refused. */
-const MAX_INTROSPECTION_BODY_BYTES = 64 * 1024;
+/** Introspection and revocation request bodies are small forms; a larger one is refused. */
+const MAX_FORM_BODY_BYTES = 64 * 1024;
 
 /**
- * ZITADEL introspects its JWT access tokens; oidc-provider refuses any JWT at its introspection
- * endpoint. So the request is replayed with a JWT-shaped `token` replaced by the id its token is
+ * ZITADEL introspects and revokes its JWT access tokens; oidc-provider refuses any JWT at those
+ * endpoints. So the request is replayed with a JWT-shaped `token` replaced by the id its token is
  * stored under, or by a value nobody holds (inactive) when none of our keys signed it.
  */
 async function withJwtResolved(req: http.IncomingMessage, keys: readonly SigningKey[]): Promise<http.IncomingMessage> {
@@ -263,7 +142,7 @@ async function withJwtResolved(req: http.IncomingMessage, keys: readonly Signing
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_INTROSPECTION_BODY_BYTES) throw new Error('introspection request too large');
+    if (size > MAX_FORM_BODY_BYTES) throw new Error('request too large');
     chunks.push(chunk);
   }
   let body = Buffer.concat(chunks);
@@ -284,23 +163,76 @@ async function withJwtResolved(req: http.IncomingMessage, keys: readonly Signing
 /** Koa middleware, as oidc-provider's `use` takes it. */
 export type IssuerMiddleware = Parameters<Provider['use']>[0];
 
+/** ZITADEL's "Auth Token Type" of the front-end applications: opaque (Bearer) or JWT access tokens. */
+export type AccessTokenType = 'bearer' | 'jwt';
+
 export interface DevIssuerOptions {
-  /** Default: any free loopback port. */
+  /** Default: any free loopback port (0). */
   readonly port?: number;
+  /** What a login hands out as the access token; default `bearer` (opaque, as ZITADEL's default). */
+  readonly accessTokenType?: AccessTokenType;
   /** The API application's RSA key; default: a new one. */
   readonly apiPrivateKey?: KeyObject;
   /** Koa middleware run before oidc-provider's own (tests count requests and act out outages). */
   readonly middleware?: readonly IssuerMiddleware[];
 }
 
+interface AccessTokenClaims {
+  readonly user: DevUser;
+  readonly application: Application;
+  readonly scopes: ReadonlySet<string>;
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string;
+}
+
+/**
+ * A JWT access token as ZITADEL signs it (zitadel `createJWT`): `iss, sub, aud, exp, iat, nbf,
+ * jti, client_id`, roles, and the organization and metadata claims of their scopes; header
+ * `typ: JWT`.
+ */
+function signAccessToken(issuer: string, key: SigningKey, token: AccessTokenClaims, claims: Readonly<Record<string, unknown>> = {}): Promise<string> {
+  const { user, application, scopes } = token;
+  return new SignJWT({
+    ...jwtRoleClaims(user, application, scopes),
+    ...scopedClaims(user, scopes),
+    iss: issuer,
+    sub: user.sub,
+    aud: audience(application, scopes),
+    exp: token.exp,
+    iat: token.iat,
+    nbf: token.iat,
+    jti: token.jti,
+    client_id: application.clientId,
+    ...claims,
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey);
+}
+
+/**
+ * A token's `aud` as ZITADEL sets it: the application, its project, and every project an
+ * audience scope named. oidc-provider keeps no `aud` on tokens for userinfo (and refuses one
+ * that has it there), so the introspection answer gets it from here.
+ */
+function audienceOf(token: { readonly clientId?: string | undefined; readonly scope?: string | undefined }): string[] | undefined {
+  const application = applicationOf(token.clientId ?? '');
+  return application && audience(application, new Set((token.scope ?? '').split(' ')));
+}
+
+/** A front end's redirect URIs: http on a loopback host, any port and path, as in development. */
+const FRONTEND_CLIENTS = new Set([FRONTEND_CLIENT_ID, OTHER_FRONTEND_CLIENT_ID]);
+
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   const apiPrivateKey = options.apiPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const apiKey = { privateKey: apiPrivateKey, publicKey: createPublicKey(apiPrivateKey) };
   const firstKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-  // Published at /oauth/v2/keys, oldest first; the first is also oidc-provider's own.
+  // Published at /oauth/v2/keys, oldest first; the first is also oidc-provider's own (ID tokens).
   const signingKeys: SigningKey[] = [await signingKey('dev-signing', firstKey)];
+  const [providerKey] = signingKeys as [SigningKey];
   const basicSecret = randomBytes(24).toString('base64url');
-  const users = new Map<string, DevUser>([[DEMO_USER.sub, DEMO_USER]]);
+  const users = new Map<string, DevUser>(DEMO_ACCOUNTS.map(({ user }) => [user.sub, user]));
+  const accessTokenType = options.accessTokenType ?? 'bearer';
 
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
@@ -308,6 +240,16 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const frontend = (clientId: string) => ({
+    client_id: clientId,
+    application_type: 'web' as const,
+    token_endpoint_auth_method: 'none' as const,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code' as const],
+    // Registered for form's sake; any loopback URI is allowed below.
+    redirect_uris: ['http://localhost:3000/callback'],
+    post_logout_redirect_uris: ['http://localhost:3000/'],
+  });
 
   const provider = new Provider(issuer, {
     adapter: createMemoryAdapter(),
@@ -315,17 +257,17 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clients: [
       {
-        client_id: API_CLIENT_ID,
+        client_id: DEV_API_APPLICATION.clientId,
         token_endpoint_auth_method: 'private_key_jwt',
         token_endpoint_auth_signing_alg: 'RS256',
-        jwks: { keys: [{ ...(await exportJWK(apiKey.publicKey)), kid: API_KEY_ID, alg: 'RS256', use: 'sig' }] },
+        jwks: { keys: [{ ...(await exportJWK(apiKey.publicKey)), kid: DEV_API_APPLICATION.keyId, alg: 'RS256', use: 'sig' }] },
         grant_types: [],
         response_types: [],
         redirect_uris: [],
       },
       { client_id: BASIC_CLIENT_ID, client_secret: basicSecret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: [] },
-      { client_id: FRONTEND_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:3000/callback'] },
-      { client_id: OTHER_FRONTEND_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:3001/callback'] },
+      frontend(FRONTEND_CLIENT_ID),
+      frontend(OTHER_FRONTEND_CLIENT_ID),
     ],
     routes: {
       authorization: '/oauth/v2/authorize',
@@ -336,29 +278,50 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       userinfo: '/oidc/v1/userinfo',
       end_session: '/oidc/v1/end_session',
     },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}${interaction.uid}` },
+    async findAccount(ctx, sub) {
+      const user = users.get(sub);
+      if (!user) return undefined;
+      return {
+        accountId: sub,
+        // ZITADEL's ID token holds no profile ("User Info inside ID Token" is off by default): userinfo does.
+        async claims(use, scope) {
+          const application = applicationOf(ctx.oidc.client?.clientId ?? '') ?? APPLICATIONS['this-project'];
+          return { sub, ...(use === 'userinfo' ? userinfoClaims(user, application, new Set(scope.split(' '))) : {}) };
+        },
+      };
+    },
+    claims: Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, names]) => [scope, [...names]])),
+    // Browsers on loopback origins (front ends in development) may call every endpoint.
+    clientBasedCORS: (_ctx, origin) => isLoopbackHttpUrl(origin),
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = signedOutPage();
+        },
+      },
       introspection: {
         enabled: true,
         // Only API applications (authenticated clients) may introspect, as in ZITADEL, and a token
         // whose audience lacks their project is inactive to them (`validateIntrospectionAudience`).
-        allowedPolicy: async (_ctx, client, token) =>
-          client.clientAuthMethod !== 'none' && 'aud' in token && Array.isArray(token.aud) && token.aud.includes(PROJECT_ID),
+        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' && (audienceOf(token)?.includes(PROJECT_ID) ?? false),
       },
     },
-    ttl: { AccessToken: 12 * 3600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600, Interaction: 3600 },
-    scopes: [
-      'openid',
-      'profile',
-      'email',
-      'offline_access',
-      METADATA_SCOPE,
-      RESOURCE_OWNER_SCOPE,
-      PROJECTS_ROLES_SCOPE,
-      `urn:zitadel:iam:org:project:id:${PROJECT_ID}:aud`,
-      `urn:zitadel:iam:org:project:id:${OTHER_PROJECT_ID}:aud`,
-    ],
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage(String(out.error), typeof out.error_description === 'string' ? out.error_description : undefined);
+    },
+    // ZITADEL's defaults: access and ID tokens 12 h, refresh tokens 30 days idle.
+    ttl: { AccessToken: 12 * 3600, IdToken: 12 * 3600, RefreshToken: 30 * 24 * 3600, Grant: 30 * 24 * 3600, Session: 14 * 24 * 3600, Interaction: 3600 },
+    scopes: SCOPES,
     // Hold our server to ZITADEL's verifier of client assertions at the introspection endpoint
     // (zitadel/oidc `pkg/op/verifier_jwt_profile.go`, max age 1 h, offset 1 s), not oidc-provider's.
     async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
@@ -376,20 +339,106 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       return user ? zitadelClaims(user, new Set(scope.split(' '))) : undefined;
     },
   });
+  const { redirectUriAllowed, postLogoutRedirectUriAllowed } = provider.Client.prototype;
+  Object.assign(provider.Client.prototype, {
+    redirectUriAllowed(this: InstanceType<Provider['Client']>, uri: string) {
+      return (FRONTEND_CLIENTS.has(this.clientId) && isLoopbackHttpUrl(uri)) || redirectUriAllowed.call(this, uri);
+    },
+    postLogoutRedirectUriAllowed(this: InstanceType<Provider['Client']>, uri: string) {
+      return (FRONTEND_CLIENTS.has(this.clientId) && isLoopbackHttpUrl(uri)) || postLogoutRedirectUriAllowed.call(this, uri);
+    },
+  });
   for (const middleware of options.middleware ?? []) provider.use(middleware);
   // oidc-provider's key set is fixed at construction; ZITADEL's rotates. Serve the current one.
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'GET' || ctx.path !== '/oauth/v2/keys') return next();
+    ctx.set('access-control-allow-origin', '*');
     ctx.type = 'application/json';
     ctx.body = JSON.stringify({ keys: signingKeys.map((k) => k.publicJwk) });
   });
-  const handle = provider.callback();
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (req.method === 'POST' && req.url?.split('?', 1)[0] === '/oauth/v2/introspect') {
-      withJwtResolved(req, signingKeys).then((resolved) => handle(resolved, res), () => res.writeHead(400).end());
-    } else {
-      handle(req, res);
+  // ZITADEL hands out a refresh token for `offline_access` whenever the application may use
+  // one; oidc-provider only with `prompt=consent` (OpenID Connect Core 11). Ask for it on the
+  // front end's behalf; consent is given at once (interactions.ts).
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/oauth/v2/authorize' && typeof ctx.query.scope === 'string' && ctx.query.scope.split(' ').includes('offline_access')) {
+      const prompts = new Set(typeof ctx.query.prompt === 'string' ? ctx.query.prompt.split(' ').filter(Boolean) : []);
+      if (!prompts.has('none')) ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' ') };
     }
+    return next();
+  });
+  // oidc-provider takes an ID token's `aud` for the client id at sign-out; ZITADEL's holds the
+  // project too. Name the client as the token's `azp`, once our key is seen to have signed it.
+  provider.use(async (ctx, next) => {
+    const hint = ctx.method === 'GET' && ctx.path === '/oidc/v1/end_session' ? ctx.query.id_token_hint : undefined;
+    if (typeof hint === 'string') {
+      const azp = await compactVerify(hint, createPublicKey(providerKey.privateKey)).then(
+        ({ payload }) => (JSON.parse(new TextDecoder().decode(payload)) as { azp?: unknown }).azp,
+        () => undefined,
+      );
+      if (typeof azp === 'string') {
+        const { id_token_hint: _hint, ...rest } = ctx.query;
+        ctx.query = { ...rest, client_id: azp };
+      }
+    }
+    return next();
+  });
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+    const body = ctx.body as Record<string, unknown>;
+    if (ctx.oidc?.route === 'token') await asZitadelIssuesThem(body);
+    if (ctx.oidc?.route === 'introspection' && body.active === true) {
+      body.aud = audienceOf({ clientId: body.client_id as string, scope: body.scope as string });
+    }
+  });
+
+  /**
+   * A login's tokens as ZITADEL issues them: a JWT access token for a "JWT" application, and an
+   * ID token with ZITADEL's `aud` (oidc-provider's has the client alone), `azp` and `typ: JWT`.
+   */
+  async function asZitadelIssuesThem(body: Record<string, unknown>): Promise<void> {
+    if (typeof body.access_token !== 'string') return;
+    const stored = await provider.AccessToken.find(body.access_token);
+    const application = stored && applicationOf(stored.clientId ?? '');
+    const user = stored?.accountId === undefined ? undefined : users.get(stored.accountId);
+    if (!stored || !application || !user) return;
+    const scopes = new Set((stored.scope ?? '').split(' '));
+    if (accessTokenType === 'jwt') {
+      body.access_token = await signAccessToken(issuer, signingKeys.at(-1)!, { user, application, scopes, iat: stored.iat!, exp: stored.exp!, jti: stored.jti });
+    }
+    if (typeof body.id_token === 'string') {
+      // Signed again with the key oidc-provider holds, which checks it as an end_session id_token_hint.
+      body.id_token = await new SignJWT({ ...decodeJwt(body.id_token), aud: audience(application, scopes), azp: application.clientId })
+        .setProtectedHeader({ alg: 'RS256', kid: providerKey.kid, typ: 'JWT' })
+        .sign(providerKey.privateKey);
+    }
+  }
+
+  const handle = provider.callback();
+  const interactions = createInteractions(provider, DEMO_ACCOUNTS);
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Loopback names only: a page whose host name was made to resolve to 127.0.0.1 (DNS
+    // rebinding) would otherwise be same-origin with the login.
+    if (!addressedToLoopback(req.headers.host)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('The development issuer answers requests to localhost only.\n');
+      return;
+    }
+    const path = req.url?.split('?', 1)[0];
+    if (interactions(req, res)) return;
+    if (req.method === 'POST' && (path === '/oauth/v2/introspect' || path === '/oauth/v2/revoke')) {
+      withJwtResolved(req, signingKeys).then((resolved) => handle(resolved, res), () => res.writeHead(400).end());
+      return;
+    }
+    const bearer = /^Bearer (\S+\.\S+\.\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (path === '/oidc/v1/userinfo' && bearer !== undefined) {
+      // A JWT access token at userinfo, as at introspection: the id it is stored under.
+      storedIdOf(bearer, signingKeys).then((id) => {
+        req.headers.authorization = `Bearer ${id ?? 'not-a-token'}`;
+        handle(req, res);
+      }, () => res.writeHead(400).end());
+      return;
+    }
+    handle(req, res);
   });
   let rotations = 0;
 
@@ -409,7 +458,6 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       gty: 'authorization_code',
       scope,
       expiresIn: expiresInSeconds,
-      aud: audience(application, new Set(scope.split(' '))),
     });
     // oidc-provider picks the format when it makes the id; a given id needs it said.
     if (id !== undefined) Object.assign(token, { format: 'opaque' });
@@ -421,14 +469,15 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     projectId: PROJECT_ID,
     keyJson: JSON.stringify({
       type: 'application',
-      keyId: API_KEY_ID,
+      keyId: DEV_API_APPLICATION.keyId,
       key: apiKey.privateKey.export({ type: 'pkcs1', format: 'pem' }),
-      appId: API_APP_ID,
-      clientId: API_CLIENT_ID,
+      appId: DEV_API_APPLICATION.appId,
+      clientId: DEV_API_APPLICATION.clientId,
     }),
     basicClient: { clientId: BASIC_CLIENT_ID, clientSecret: basicSecret },
     demoUser: DEMO_USER,
     frontendClientId: FRONTEND_CLIENT_ID,
+    accounts: DEMO_ACCOUNTS,
     async mintToken({ user = DEMO_USER, scope, expiresInSeconds = 12 * 3600, requestedBy = 'this-project' } = {}) {
       const application = APPLICATIONS[requestedBy];
       return saveAccessToken(user, application, scope ?? application.defaultScope, expiresInSeconds);
@@ -438,24 +487,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       if (!key) throw new Error(`no published signing key "${kid}"`);
       const application = APPLICATIONS[requestedBy];
       const granted = scope ?? application.defaultScope;
-      const scopes = new Set(granted.split(' '));
-      const now = Math.floor(Date.now() / 1000);
+      const iat = Math.floor(Date.now() / 1000);
       const jti = `V2_${randomUUID()}`;
-      const jwt = await new SignJWT({
-        ...jwtRoleClaims(user, application, scopes),
-        ...scopedClaims(user, scopes),
-        iss: issuer,
-        sub: user.sub,
-        aud: audience(application, scopes),
-        exp: now + expiresInSeconds,
-        iat: now,
-        nbf: now,
-        jti,
-        client_id: application.clientId,
-        ...claims,
-      })
-        .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
-        .sign(key.privateKey);
+      const jwt = await signAccessToken(issuer, key, { user, application, scopes: new Set(granted.split(' ')), iat, exp: iat + expiresInSeconds, jti }, claims);
       // ZITADEL keeps the token behind a JWT: introspection answers for it and sees its revocation.
       if (expiresInSeconds > 0) await saveAccessToken(user, application, granted, expiresInSeconds, jti);
       return jwt;

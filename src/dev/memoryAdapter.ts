@@ -1,10 +1,26 @@
 /**
  * oidc-provider storage for the development issuer: one Map per issuer, entries expiring with
- * their tokens. Client-assertion replay records (ReplayDetection) are not kept, because
- * ZITADEL accepts a reused assertion and the server relies on that.
+ * their tokens, looked up by id, by session uid, by user code, and by grant (revoked together).
+ * Client-assertion replay records (ReplayDetection) are not kept, because ZITADEL accepts a
+ * reused assertion and the server relies on that.
  */
 export function createMemoryAdapter() {
-  const store = new Map<string, { payload: Record<string, unknown>; expiresAtMs: number }>();
+  interface Entry {
+    readonly payload: Record<string, unknown>;
+    readonly expiresAtMs: number;
+  }
+  const store = new Map<string, Entry>();
+  /** Secondary keys (`uid:…`, `userCode:…`) to primary ones; grant ids to the keys stored under them. */
+  const aliases = new Map<string, string>();
+  const byGrant = new Map<string, Set<string>>();
+
+  function live(key: string | undefined): Record<string, unknown> | undefined {
+    const entry = key === undefined ? undefined : store.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAtMs > Date.now()) return entry.payload;
+    store.delete(key!);
+    return undefined;
+  }
 
   return class MemoryAdapter {
     constructor(readonly model: string) {}
@@ -15,36 +31,41 @@ export function createMemoryAdapter() {
 
     async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
       if (this.model === 'ReplayDetection') return;
-      store.set(this.#key(id), { payload, expiresAtMs: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+      const key = this.#key(id);
+      store.set(key, { payload, expiresAtMs: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+      if (typeof payload.uid === 'string') aliases.set(`uid:${payload.uid}`, key);
+      if (typeof payload.userCode === 'string') aliases.set(`userCode:${payload.userCode}`, key);
+      if (typeof payload.grantId === 'string') {
+        const keys = byGrant.get(payload.grantId) ?? new Set<string>();
+        keys.add(key);
+        byGrant.set(payload.grantId, keys);
+      }
     }
 
     async find(id: string) {
-      const entry = store.get(this.#key(id));
-      if (!entry) return undefined;
-      if (entry.expiresAtMs <= Date.now()) {
-        store.delete(this.#key(id));
-        return undefined;
-      }
-      return entry.payload;
+      return live(this.#key(id));
     }
 
-    async findByUid() {
-      return undefined;
+    async findByUid(uid: string) {
+      return live(aliases.get(`uid:${uid}`));
     }
 
-    async findByUserCode() {
-      return undefined;
+    async findByUserCode(userCode: string) {
+      return live(aliases.get(`userCode:${userCode}`));
     }
 
     async consume(id: string) {
-      const entry = store.get(this.#key(id));
-      if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+      const payload = live(this.#key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
     }
 
     async destroy(id: string) {
       store.delete(this.#key(id));
     }
 
-    async revokeByGrantId() {}
+    async revokeByGrantId(grantId: string) {
+      for (const key of byGrant.get(grantId) ?? []) store.delete(key);
+      byGrant.delete(grantId);
+    }
   };
 }

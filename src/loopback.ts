@@ -1,0 +1,24 @@
+import { isIPv4 } from 'node:net';
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped), or `localhost`. */
+export function isLoopback(host: string): boolean {
+  const address = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (address === 'localhost' || address === '::1') return true;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+/** Whether a Host header names a loopback host (any port). */
+export function addressedToLoopback(host: string | undefined): boolean {
+  try {
+    return host !== undefined && isLoopback(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** An `http://` URL (or origin) on a loopback host, any port: where front ends run in development. */
+export function isLoopbackHttpUrl(text: string): boolean {
+  const url = URL.parse(text);
+  return url !== null && url.protocol === 'http:' && !url.username && !url.password && isLoopback(url.hostname);
+}
