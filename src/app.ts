@@ -23,6 +23,7 @@ import { buildSchema } from './schema/index.js';
 import { fieldsRequiringScopes } from './schema/authDirectives.js';
 import type { FederationAuthLink } from './schema/federation.js';
 import { Metrics } from './metrics.js';
+import { createPlayground, type PlaygroundOptions } from './playground.js';
 import { createApolloServer } from './server.js';
 
 export interface AppOptions {
@@ -33,11 +34,11 @@ export interface AppOptions {
   readonly guard?: Pick<IntrospectionGuardOptions, 'failureThreshold' | 'retries' | 'retryBaseDelayMs' | 'retryWindowMs' | 'probe' | 'now'>;
   /** A verdict cache shared with other replicas; undefined: this process only. */
   readonly redis?: RedisConfig | undefined;
-  readonly production: boolean;
   readonly corsOrigins: CorsOrigins;
   readonly graphql: GraphQLConfig;
   readonly logger: Logger;
-  readonly sandboxHeaders?: Record<string, string>;
+  /** The in-browser IDEs (GraphiQL, Apollo Sandbox); undefined: none (production). */
+  readonly playground?: PlaygroundOptions | undefined;
   /** Serve an Apollo Federation 2 subgraph. */
   readonly federation?: boolean;
   /** How the subgraph links its auth directives; default `security`. */
@@ -137,9 +138,8 @@ export function createApp(options: AppOptions): App {
   const apollo = createApolloServer({
     schema,
     logger,
-    production: options.production,
     graphql: options.graphql,
-    sandboxHeaders: options.sandboxHeaders,
+    sandbox: options.playground && { headers: options.playground.headers },
   });
   const contextFor = createContextFactory(verifier);
   const trustProxyHops = options.trustProxyHops ?? 0;
@@ -154,6 +154,7 @@ export function createApp(options: AppOptions): App {
     logger,
     metrics,
     loopbackHostOnly: options.loopbackHostOnly ?? false,
+    ...(options.playground ? { playground: createPlayground(options.playground, GRAPHQL_PATH) } : {}),
   });
   apollo.addPlugin(ApolloServerPluginDrainHttpServer({ httpServer }));
 

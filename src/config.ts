@@ -4,6 +4,7 @@ import { isLoopback } from './loopback.js';
 import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
 import { TOKEN_VALIDATION_MODES, type TokenValidationMode } from './auth/tokenValidation.js';
 import { FEDERATION_AUTH_LINKS, type FederationAuthLink } from './schema/federation.js';
+import type { PlaygroundKind } from './playground.js';
 
 /** How this server authenticates itself at ZITADEL's introspection endpoint. */
 export type ClientCredentials =
@@ -58,6 +59,10 @@ export interface Config {
   /** How that subgraph links its auth directives (Apollo Router or the JavaScript gateway). */
   readonly federationAuthLink: FederationAuthLink;
   readonly graphql: GraphQLConfig;
+  /** GRAPHQL_PLAYGROUND: the IDE a browser gets at GET /graphql (the other one a query parameter away), or none. */
+  readonly playground: PlaygroundKind | 'off';
+  /** DEV_ISSUER_PORT: the development issuer's port, fixed so that a front end's settings survive restarts. */
+  readonly devIssuerPort: number;
 }
 
 export interface IntrospectionBudgetConfig {
@@ -168,9 +173,20 @@ export function loadConfig(env: Env): Config {
     );
   }
 
+  const port = integer(env, 'PORT', 4000, 0, 65_535);
+  const devIssuerPort = integer(env, 'DEV_ISSUER_PORT', DEFAULT_DEV_ISSUER_PORT, 0, 65_535);
+  if (zitadel && nonEmpty(env, 'DEV_ISSUER_PORT') !== undefined) {
+    throw new ConfigError('DEV_ISSUER_PORT', 'is the embedded development issuer\'s port, which does not run when ZITADEL_ISSUER is set: unset one of them');
+  }
+  if (!zitadel && devIssuerPort !== 0 && devIssuerPort === port) {
+    throw new ConfigError('DEV_ISSUER_PORT', `must differ from PORT (${port}): the development issuer and the API each need a port`);
+  }
+
   return {
     production,
-    port: integer(env, 'PORT', 4000, 0, 65_535),
+    port,
+    devIssuerPort,
+    playground: parsePlayground(env, production),
     host,
     exposeDevIssuer,
     zitadel,
@@ -212,6 +228,18 @@ export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig 
     maxBatch: integer(env, 'GRAPHQL_MAX_BATCH', 10, 1, 1000),
     introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
   };
+}
+
+/** Where `npm start` runs the development issuer unless told otherwise: the API's port plus one. */
+const DEFAULT_DEV_ISSUER_PORT = 4001;
+
+/** An in-browser IDE holds tokens and explores the schema: never in production. */
+function parsePlayground(env: Env, production: boolean): PlaygroundKind | 'off' {
+  const kind = oneOf(env, 'GRAPHQL_PLAYGROUND', ['graphiql', 'sandbox', 'off'] as const, production ? 'off' : 'graphiql');
+  if (production && kind !== 'off') {
+    throw new ConfigError('GRAPHQL_PLAYGROUND', `must be off when NODE_ENV=production, got ${shown(kind)}: the in-browser IDE is for development`);
+  }
+  return kind;
 }
 
 function parseTokenValidation(env: Env): TokenValidationMode {

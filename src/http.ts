@@ -30,6 +30,8 @@ export interface HttpEdgeOptions {
    * resolve to 127.0.0.1 (DNS rebinding) is then refused, and cannot read the Sandbox's token.
    */
   readonly loopbackHostOnly?: boolean;
+  /** The in-browser IDE (outside production): answers its own requests, returns false for others. */
+  readonly playground?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -188,6 +190,7 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
     if (options.loopbackHostOnly && !addressedToLoopback(req.headers.host)) {
       return sendJson(res, 403, { errors: [{ message: 'This development server answers requests to localhost only.', extensions: { code: 'HOST_NOT_ALLOWED' } }] });
     }
+    if (options.playground?.(req, res)) return;
     const path = (req.url ?? '/').split('?', 1)[0];
     switch (path) {
       case GRAPHQL_PATH:

@@ -1,17 +1,33 @@
 import type { AddressInfo } from 'node:net';
-import { createApp, type App } from './app.js';
+import type { App } from './app.js';
 import type { TokenValidationMode } from './auth/tokenValidation.js';
 import { clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type ZitadelConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { DevIssuer } from './dev/issuer.js';
+import { FRONTEND_SCOPE } from './dev/directory.js';
+import type { PlaygroundOptions } from './playground.js';
 
 /** Entry point: configuration, start, signals. The only place that exits the process. */
 async function main(): Promise<void> {
   const config = configOrExit();
+  // Loaded once the configuration holds: a mistake in it is reported at once.
+  const { createApp } = await import('./app.js');
   const logger = createLogger(config.logLevel);
-  const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config.tokenValidation, config.zitadelTimeoutMs);
+  const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config);
   const zitadel = config.zitadel ?? dev!.zitadel;
+  const playground: PlaygroundOptions | undefined =
+    config.playground === 'off'
+      ? undefined
+      : {
+          default: config.playground,
+          ...(dev
+            ? {
+                headers: { Authorization: `Bearer ${dev.token}` },
+                login: { issuer: dev.issuer.issuer, clientId: dev.issuer.frontendClientId, scope: FRONTEND_SCOPE, projectId: dev.issuer.projectId, printedFor: dev.issuer.demoUser.username },
+              }
+            : {}),
+        };
 
   const app = createApp({
     zitadel,
@@ -19,14 +35,14 @@ async function main(): Promise<void> {
     introspectionBudget: config.introspectionBudget,
     tokenValidation: config.tokenValidation,
     redis: config.redis,
-    production: config.production,
     corsOrigins: config.corsOrigins,
     trustProxyHops: config.trustProxyHops,
     graphql: config.graphql,
     logger,
     federation: config.federation,
     federationAuthLink: config.federationAuthLink,
-    ...(dev ? { sandboxHeaders: { Authorization: `Bearer ${dev.token}` }, loopbackHostOnly: !config.exposeDevIssuer } : {}),
+    playground,
+    ...(dev ? { loopbackHostOnly: !config.exposeDevIssuer } : {}),
   });
   const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
   const { credentials } = zitadel;
@@ -47,12 +63,13 @@ async function main(): Promise<void> {
       redis: config.redis && { url: redisUrlForLog(config.redis.url), timeoutMs: config.redis.timeoutMs },
       production: config.production,
       federation: config.federation && config.federationAuthLink,
+      playground: config.playground,
     },
     'GraphQL API listening',
   );
   // Logs are buffered; the start is worth seeing at once.
   logger.flush();
-  if (dev) printDevelopmentHint(dev.issuer, url, dev.token, config.tokenValidation);
+  if (dev) printDevelopmentHint(dev.issuer, url, dev.token, config.tokenValidation, config.playground);
   stopOnSignals(app, dev?.issuer, logger);
 }
 
@@ -67,17 +84,25 @@ function configOrExit(): Config {
 }
 
 /** Development only: loadConfig refuses a missing ZITADEL_ISSUER in production. */
-async function startDevelopmentIssuer(mode: TokenValidationMode, timeoutMs: number): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
+async function startDevelopmentIssuer(config: Config): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
+  const mode = config.tokenValidation;
   const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
     throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });
   });
-  const issuer = await startDevIssuer();
+  // Front ends get what the server is set to check: JWT access tokens unless it only introspects.
+  const issuer = await startDevIssuer({ port: config.devIssuerPort, accessTokenType: mode === 'introspection' ? 'bearer' : 'jwt' }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    process.stderr.write(
+      `Configuration error: DEV_ISSUER_PORT: ${config.devIssuerPort} is already in use (is another \`npm start\` running?). Set DEV_ISSUER_PORT to a free port; 0 picks any, but then the issuer URL front ends are configured with changes on every start\n`,
+    );
+    process.exit(78);
+  });
   const zitadel: ZitadelConfig = {
     issuer: new URL(issuer.issuer),
     // Local JWT validation needs no client credentials; run it without, as in production.
     credentials: mode === 'jwt' ? undefined : privateKeyJwtCredentials(issuer.keyJson, 'development key'),
     projectId: issuer.projectId,
-    timeoutMs,
+    timeoutMs: config.zitadelTimeoutMs,
   };
   return { issuer, zitadel, token: mode === 'introspection' ? await issuer.mintToken() : await issuer.mintJwt() };
 }
@@ -94,16 +119,29 @@ function exitOnListenError(error: unknown, config: Config): never {
   process.exit(78);
 }
 
-function printDevelopmentHint(issuer: DevIssuer, url: string, token: string, mode: TokenValidationMode): void {
+function printDevelopmentHint(issuer: DevIssuer, url: string, token: string, mode: TokenValidationMode, playground: Config['playground']): void {
   const kind = mode === 'introspection' ? 'an opaque token, introspected' : 'a JWT access token, validated locally against the issuer\'s keys';
+  const width = Math.max(...issuer.accounts.map(({ user }) => user.username.length));
   process.stdout.write(
     [
       '',
-      `No ZITADEL_ISSUER set: using the embedded development issuer at ${issuer.issuer} (never in production).`,
-      `GraphQL endpoint and Apollo Sandbox: ${url}`,
-      `Try it (${kind}; valid for 12 hours):`,
+      `No ZITADEL_ISSUER set: using the embedded development issuer (never in production).`,
+      '',
+      `Try it (${kind}, for ${issuer.demoUser.username}; valid for 12 hours):`,
       '',
       `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ hello me { id username roles } }"}'`,
+      '',
+      ...(playground === 'off'
+        ? []
+        : [`In a browser: ${url} (${playground === 'graphiql' ? 'GraphiQL, with this token and a "Log in" button; Apollo Sandbox at ?sandbox' : 'Apollo Sandbox, with this token; GraphiQL, which works offline, at ?graphiql'})`, '']),
+      'Front ends log in as at ZITADEL (authorization code with PKCE):',
+      `  issuer (authority)  ${issuer.issuer}`,
+      `  client id           ${issuer.frontendClientId}`,
+      '  redirect URIs       any http://localhost:<port>/... or http://127.0.0.1:<port>/...',
+      `  scope               ${FRONTEND_SCOPE}`,
+      '',
+      'Demo users (login name, password, project roles):',
+      ...issuer.accounts.map(({ user, password, description }) => `  ${user.username.padEnd(width)}  ${password.padEnd(13)}  ${description}`),
       '',
       '',
     ].join('\n'),

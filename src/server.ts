@@ -9,28 +9,22 @@ import type { GraphQLContext } from './context.js';
 import { ErrorCode, translateDomainError } from './errors.js';
 import { applyAuthStatus } from './plugins/authStatus.js';
 import { noteOutcome } from './plugins/requestRecord.js';
+import { DEMO_DOCUMENT } from './playground.js';
 import { limitErrorOf, queryLimitRules } from './queryLimits.js';
 
 export interface ApolloOptions {
   readonly schema: GraphQLSchema;
   readonly logger: Logger;
-  readonly production: boolean;
   /** Query limits, batching, introspection (the HTTP edge applies the rest). */
   readonly graphql: GraphQLConfig;
-  /** Headers the Sandbox landing page starts with (the development token). */
-  readonly sandboxHeaders?: Record<string, string> | undefined;
+  /** Apollo Sandbox as the landing page, with the headers it starts with; undefined: no landing page. */
+  readonly sandbox?: { readonly headers?: Readonly<Record<string, string>> | undefined } | undefined;
   readonly plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
-const SANDBOX_DOCUMENT = `query Me {
-  hello
-  me { id username name email roles organizationId scopes expiresAt }
-}
-`;
-
 /** The Apollo server from its parts: no environment, no I/O. */
 export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQLContext> {
-  const { schema, logger, production, graphql } = options;
+  const { schema, logger, graphql } = options;
   const { limits } = graphql;
   return new ApolloServer<GraphQLContext>({
     schema,
@@ -65,14 +59,14 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       // Answers depend on the caller, so no shared cache may keep them, and the schema sets no
       // @cacheControl hints. Without this plugin Apollo no longer wraps every field resolver.
       ApolloServerPluginCacheControlDisabled(),
-      production
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({
+      options.sandbox
+        ? ApolloServerPluginLandingPageLocalDefault({
             embed: true,
             includeCookies: false,
-            document: SANDBOX_DOCUMENT,
-            ...(options.sandboxHeaders ? { headers: options.sandboxHeaders } : {}),
-          }),
+            document: DEMO_DOCUMENT,
+            ...(options.sandbox.headers ? { headers: { ...options.sandbox.headers } } : {}),
+          })
+        : ApolloServerPluginLandingPageDisabled(),
       ...(options.plugins ?? []),
     ],
   });

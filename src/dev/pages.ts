@@ -20,7 +20,7 @@ table{border-collapse:collapse;width:100%;margin-top:1.5rem;font-size:13px}th,td
 function page(title: string, body: string, head = ''): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escape(title)}</title><style>${STYLE}</style>${head}</head>
+<link rel="icon" href="data:,"><title>${escape(title)}</title><style>${STYLE}</style>${head}</head>
 <body><main>${body}</main></body></html>`;
 }
 

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { logIn } from '../helpers/login.js';
 import { freePort } from '../helpers/redis.js';
 
 /**
@@ -11,7 +12,7 @@ import { freePort } from '../helpers/redis.js';
  * real entry point in its own process (the build `npm start` makes), and its error exits.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|GRAPHQL_|REDIS_|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
+const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|GRAPHQL_|REDIS_|DEV_ISSUER_PORT$|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
 
 interface Run {
   child: ChildProcess;
@@ -46,8 +47,8 @@ async function exitCode(run: Run): Promise<number | null> {
 let dev: Run;
 
 beforeAll(async () => {
-  // No HOST: what a new user runs.
-  dev = start('npm', ['start'], { PORT: '0' });
+  // No HOST: what a new user runs, on ports that leave a developer's own `npm start` alone.
+  dev = start('npm', ['start'], { PORT: '0', DEV_ISSUER_PORT: '0' });
   await waitFor(dev, /curl -s (\S+)/);
 }, 90_000);
 
@@ -67,6 +68,20 @@ describe('npm start with no configuration', () => {
     expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', username: 'road.runner@demo.localhost' } } });
     const anonymous = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('should print what a front end needs, and log in with a printed user and password as a front end would', async () => {
+    const [, url] = await waitFor(dev, /curl -s (\S+)/);
+    const [, issuerUrl] = await waitFor(dev, /issuer \(authority\)\s+(\S+)/);
+    const [, clientId] = await waitFor(dev, /client id\s+(\S+)/);
+    const [, scope] = await waitFor(dev, /scope\s+(openid[^\n]+)/);
+    const [, username, password] = await waitFor(dev, /\n\s+(guest@\S+)\s+(\S+)\s+no roles/);
+    expect(dev.output()).toContain(`In a browser: ${url} (GraphiQL`);
+    for (const name of ['road.runner@demo.localhost', 'wile.e.coyote@acme.localhost']) expect(dev.output()).toContain(name);
+    const tokens = await logIn(issuerUrl!, { clientId: clientId!, username: username!, password: password!, scope: scope!.trim() });
+    const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.access_token}` }, body: '{"query":"{ me { username roles } adminGreeting }"}' });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ data: null, errors: [{ extensions: { code: 'FORBIDDEN' } }] });
   });
 
   it('should listen on loopback only, so the development issuer cannot be reached from another machine', async () => {
@@ -91,7 +106,7 @@ describe('npm start with no configuration', () => {
 describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other configuration', (mode) => {
   it('should print a curl with a JWT access token that returns Hello World!', async () => {
     // The build `npm start` made above; the entry point is the same.
-    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode, ZITADEL_TIMEOUT_MS: '4321' });
+    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode, ZITADEL_TIMEOUT_MS: '4321' });
     try {
       const [, url] = await waitFor(run, /curl -s (\S+)/);
       const [, token] = await waitFor(run, /authorization: Bearer ([A-Za-z0-9._~+/=-]+)/);
@@ -119,9 +134,12 @@ describe('node dist/main.js with a bad configuration', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = taken.address() as AddressInfo;
-      const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), HOST: '127.0.0.1' });
+      const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), DEV_ISSUER_PORT: '0', HOST: '127.0.0.1' });
       expect(await exitCode(run)).toBe(78);
       expect(run.output()).toMatch(new RegExp(`PORT: ${port} is already in use`));
+      const issuerPortTaken = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: String(port) });
+      expect(await exitCode(issuerPortTaken)).toBe(78);
+      expect(issuerPortTaken.output()).toMatch(new RegExp(`DEV_ISSUER_PORT: ${port} is already in use`));
     } finally {
       taken.close();
     }
@@ -134,6 +152,7 @@ describe('node dist/main.js with a bad configuration', () => {
     ['an unknown token validation', { ZITADEL_TOKEN_VALIDATION: 'jwks' }, /ZITADEL_TOKEN_VALIDATION: must be one of introspection, jwt, auto/],
     ['jwt validation without a project id', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_TOKEN_VALIDATION: 'jwt' }, /ZITADEL_PROJECT_ID: is required with ZITADEL_TOKEN_VALIDATION=jwt/],
     ['a Redis URL of another scheme', { REDIS_URL: 'http://redis:6379' }, /REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
+    ['a playground in production', { NODE_ENV: 'production', ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_CLIENT_ID: 'api', ZITADEL_CLIENT_SECRET: 'secret', GRAPHQL_PLAYGROUND: 'graphiql' }, /GRAPHQL_PLAYGROUND: must be off when NODE_ENV=production/],
     ['a non-loopback HOST without an issuer', { HOST: '0.0.0.0' }, /ZITADEL_ISSUER: is required when HOST \("0\.0\.0\.0"\) is not a loopback address/],
   ])('should exit non-zero naming the variable for %s', async (_name, env, message) => {
     const run = start(process.execPath, ['dist/main.js'], env);
@@ -146,7 +165,7 @@ describe('node dist/main.js with a bad configuration', () => {
 describe('node dist/main.js with REDIS_URL while Redis is down', () => {
   it('should start and serve, log the outage once, and never log the Redis password', async () => {
     const port = await freePort();
-    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', HOST: '127.0.0.1', REDIS_URL: `redis://default:s3cret-pw@127.0.0.1:${port}` });
+    const run = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: '0', HOST: '127.0.0.1', REDIS_URL: `redis://default:s3cret-pw@127.0.0.1:${port}` });
     try {
       const [, url] = await waitFor(run, /curl -s (\S+)/);
       const [, token] = await waitFor(run, /authorization: Bearer ([A-Za-z0-9._~+/=-]+)/);

@@ -70,7 +70,7 @@ const testSchema = authDirectivesTransformer(
 );
 
 const logger = pino({ level: 'silent' });
-const testServer = createApolloServer({ schema: testSchema, logger, production: false, graphql: loadGraphQLConfig({}, false) });
+const testServer = createApolloServer({ schema: testSchema, logger, graphql: loadGraphQLConfig({}, false) });
 
 describe('@authenticated', () => {
   it('should leave a public field public', async () => {
@@ -193,7 +193,7 @@ describe('@authenticated on a subscription field', () => {
 });
 
 describe('the product schema', () => {
-  const server = createApolloServer({ schema: buildSchema(), logger, production: false, graphql: loadGraphQLConfig({}, false) });
+  const server = createApolloServer({ schema: buildSchema(), logger, graphql: loadGraphQLConfig({}, false) });
 
   it('should declare hello and me as @authenticated in schema/', () => {
     const sdl = loadTypeDefs().join('\n');

@@ -61,7 +61,7 @@ const schema = authDirectivesTransformer(
     },
   }),
 );
-const server = createApolloServer({ schema, logger: pino({ level: 'silent' }), production: false, graphql: loadGraphQLConfig({}, false) });
+const server = createApolloServer({ schema, logger: pino({ level: 'silent' }), graphql: loadGraphQLConfig({}, false) });
 
 async function as(caller: keyof typeof CALLERS | 'invalid' | undefined, query: string, behaviour: 'ok' | 'down' = 'ok') {
   const { verifier, calls } = fakeVerifier(CALLERS, behaviour);
@@ -175,7 +175,7 @@ describe('fieldRequirements', () => {
 });
 
 describe('the demonstration fields', () => {
-  const product = createApolloServer({ schema: buildSchema(), logger: pino({ level: 'silent' }), production: false, graphql: loadGraphQLConfig({}, false) });
+  const product = createApolloServer({ schema: buildSchema(), logger: pino({ level: 'silent' }), graphql: loadGraphQLConfig({}, false) });
   const run = async (caller: keyof typeof CALLERS, query: string) => {
     const { verifier } = fakeVerifier(CALLERS);
     return (await execute(product, query, caller, verifier)).result;

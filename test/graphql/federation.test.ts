@@ -18,7 +18,7 @@ const CALLERS = {
   support: identity({ id: 'support', roleGrants: { support: ['100000000000000001'] } }),
 };
 const logger = pino({ level: 'silent' });
-const subgraph = createApolloServer({ schema: buildSchema({ federation: true }), logger, production: true, graphql: loadGraphQLConfig({}, true) });
+const subgraph = createApolloServer({ schema: buildSchema({ federation: true }), logger, graphql: loadGraphQLConfig({}, true) });
 
 async function as(caller: keyof typeof CALLERS | undefined, query: string) {
   const { verifier, calls } = fakeVerifier(CALLERS);
@@ -114,7 +114,7 @@ describe('interface requirements in the subgraph', () => {
     const schema = authDirectivesTransformer(
       buildSubgraph(typeDefs, { Query: { ledger: () => ({ id: 'l1', total: 1 }), audited: () => ({ log: 'L', note: 'N' }) } }),
     );
-    const server = createApolloServer({ schema, logger, production: false, graphql: loadGraphQLConfig({}, false) });
+    const server = createApolloServer({ schema, logger, graphql: loadGraphQLConfig({}, false) });
     const { verifier } = fakeVerifier(CALLERS);
     const support = await execute(server, '{ ledger { id total } audited { log note } }', 'support', verifier);
     expect(support.result.data).toEqual({ ledger: null, audited: { log: null, note: 'N' } });
@@ -140,7 +140,7 @@ describe('requirements on scalars and enums, as Federation places them', () => {
     ['standalone', () => authDirectivesTransformer(makeExecutableSchema({ typeDefs, resolvers }))],
     ['federation', () => authDirectivesTransformer(buildSubgraph(typeDefs, resolvers))],
   ])('should enforce them on every field returning the type (%s)', async (_mode, build) => {
-    const server = createApolloServer({ schema: build(), logger, production: false, graphql: loadGraphQLConfig({}, false) });
+    const server = createApolloServer({ schema: build(), logger, graphql: loadGraphQLConfig({}, false) });
     const { verifier } = fakeVerifier(CALLERS);
     const anonymous = await execute(server, '{ open clearance levels secret }', undefined, verifier);
     expect(anonymous.result.data).toEqual({ open: 'open', clearance: null, levels: null, secret: null });

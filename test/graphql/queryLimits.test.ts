@@ -25,7 +25,7 @@ function countingVerifier() {
 }
 
 async function run(env: Record<string, string>, query: string, production = false) {
-  const server = createApolloServer({ schema, logger, production, graphql: loadGraphQLConfig(env, production) });
+  const server = createApolloServer({ schema, logger, graphql: loadGraphQLConfig(env, production) });
   const { v, calls } = countingVerifier();
   const res = await server.executeOperation({ query }, { contextValue: createContextFactory(v)({ authorization: 'Bearer good' }) });
   if (res.body.kind !== 'single') throw new Error('expected a single result');

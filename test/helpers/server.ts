@@ -47,6 +47,8 @@ export interface TestServerOptions {
   readonly trustProxyHops?: number;
   /** Default `*`. */
   readonly corsOrigins?: AppOptions['corsOrigins'];
+  /** Outside production; default: GraphiQL, no headers, no login. */
+  readonly playground?: AppOptions['playground'];
   /** GRAPHQL_* variables, read as loadConfig reads them. */
   readonly env?: Record<string, string>;
 }
@@ -69,7 +71,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     },
     cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
     redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
-    production: options.production ?? false,
+    ...(options.production ? {} : { playground: options.playground ?? { default: 'graphiql' } }),
     corsOrigins: options.corsOrigins ?? '*',
     ...(options.loopbackHostOnly ? { loopbackHostOnly: true } : {}),
     ...(options.trustProxyHops === undefined ? {} : { trustProxyHops: options.trustProxyHops }),

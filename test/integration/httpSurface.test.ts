@@ -128,10 +128,44 @@ describe('HTTP surface', () => {
     }
   });
 
-  it('should serve Apollo Sandbox to a browser outside production', async () => {
+  it('should serve GraphiQL to a browser outside production, from this server under a strict CSP, and Apollo Sandbox at ?sandbox', async () => {
     const res = await fetch(server.url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/sandbox/i);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    const html = await res.text();
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(([, source]) => source!).filter((source) => !source.startsWith('data:'));
+    expect(sources.length).toBeGreaterThanOrEqual(6);
+    for (const source of sources) {
+      expect(source).toMatch(/^\/playground\//);
+      const asset = await fetch(new URL(source, server.url));
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(/^text\/(javascript|css); charset=utf-8$/);
+      // Revalidated, not downloaded again.
+      const again = await fetch(new URL(source, server.url), { headers: { 'if-none-match': asset.headers.get('etag')! } });
+      expect(again.status).toBe(304);
+    }
+    // Only the assets it names: no path reaches another file.
+    const traversal = await rawRequest(server.url, 'GET /playground/../package.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(traversal).toMatch(/^HTTP\/1\.1 404/);
+    expect((await fetch(new URL('/playground/nothing.js', server.url))).status).toBe(404);
+    // A GraphQL client asking for JSON still gets GraphQL.
+    const get = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': '1' } });
+    expect(await get.json()).toEqual({ data: { __typename: 'Query' } });
+    const sandbox = await fetch(`${server.url}?sandbox`, { headers: { accept: 'text/html' } });
+    expect(await sandbox.text()).toContain('embeddable-sandbox');
+  });
+
+  it('should open Apollo Sandbox by default with GRAPHQL_PLAYGROUND=sandbox, GraphiQL at ?graphiql', async () => {
+    const sandboxFirst = await startTestServer({ issuer, playground: { default: 'sandbox' } });
+    try {
+      expect(await (await fetch(sandboxFirst.url, { headers: { accept: 'text/html' } })).text()).toContain('embeddable-sandbox');
+      expect(await (await fetch(`${sandboxFirst.url}?graphiql`, { headers: { accept: 'text/html' } })).text()).toContain('/playground/graphiql.js');
+    } finally {
+      await sandboxFirst.close();
+    }
   });
 
   it('should answer with Basic client authentication as well', async () => {
@@ -153,12 +187,15 @@ describe('HTTP surface', () => {
 });
 
 describe('in production', () => {
-  it('should disable GraphQL introspection and the Sandbox', async () => {
+  it('should disable GraphQL introspection, GraphiQL and the Sandbox', async () => {
     const res = await production.post('{ __schema { types { name } } }', bearer(token));
     expect(res.status).toBe(400);
     expect(res.body.errors?.[0]?.message).toMatch(/introspection is not allowed/i);
-    const page = await fetch(production.url, { headers: { accept: 'text/html' } });
-    expect(await page.text()).not.toMatch(/sandbox/i);
+    for (const query of ['', '?sandbox', '?graphiql']) {
+      const page = await fetch(`${production.url}${query}`, { headers: { accept: 'text/html' } });
+      expect(await page.text()).not.toMatch(/sandbox|graphiql/i);
+    }
+    expect((await fetch(new URL('/playground/graphiql.js', production.url))).status).toBe(404);
   });
 
   it('should still answer authenticated queries', async () => {

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('should default to the development issuer and port 4000 when nothing is set', () => {
     const config = loadConfig({});
     // Loopback only, and browser origins of this machine and Apollo's: the development issuer hands out admin tokens.
-    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', trustProxyHops: 0, logLevel: 'info', federation: false, federationAuthLink: 'security' });
+    expect(config).toMatchObject({ production: false, port: 4000, host: '127.0.0.1', zitadel: undefined, zitadelTimeoutMs: 3000, tokenValidation: 'introspection', corsOrigins: 'development', trustProxyHops: 0, logLevel: 'info', federation: false, federationAuthLink: 'security', playground: 'graphiql', devIssuerPort: 4001 });
     expect(config.cache).toEqual({ maxEntries: 100_000, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
     expect(config.introspectionBudget).toEqual({ ratePerSecond: 40, concurrency: 16 });
     expect(config.graphql).toEqual({
@@ -246,6 +246,30 @@ describe('loadConfig', () => {
       expect(error.variable).toBe('ZITADEL_ISSUER');
     },
   );
+
+  it('should offer the playground outside production only, naming GRAPHQL_PLAYGROUND', () => {
+    const production = { NODE_ENV: 'production', ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: keyFile };
+    expect(loadConfig(production).playground).toBe('off');
+    expect(loadConfig({ ...production, GRAPHQL_PLAYGROUND: 'off' }).playground).toBe('off');
+    for (const kind of ['graphiql', 'sandbox']) {
+      expect(loadConfig({ GRAPHQL_PLAYGROUND: kind }).playground).toBe(kind);
+      const error = configError({ ...production, GRAPHQL_PLAYGROUND: kind });
+      expect(error.variable).toBe('GRAPHQL_PLAYGROUND');
+      expect(error.message).toContain('NODE_ENV=production');
+    }
+    expect(loadConfig({ GRAPHQL_PLAYGROUND: 'off' }).playground).toBe('off');
+    expect(configError({ GRAPHQL_PLAYGROUND: 'graphql-playground' }).message).toContain('must be one of graphiql, sandbox, off');
+  });
+
+  it('should read DEV_ISSUER_PORT for the development issuer only, and refuse the API\'s port', () => {
+    expect(loadConfig({ DEV_ISSUER_PORT: '9010' }).devIssuerPort).toBe(9010);
+    expect(loadConfig({ DEV_ISSUER_PORT: '0', PORT: '0' }).devIssuerPort).toBe(0);
+    expect(configError({ DEV_ISSUER_PORT: '4000' }).message).toContain('must differ from PORT (4000)');
+    expect(configError({ DEV_ISSUER_PORT: '65536' }).variable).toBe('DEV_ISSUER_PORT');
+    const withIssuer = configError({ ZITADEL_ISSUER: ISSUER, ZITADEL_KEY_FILE: keyFile, DEV_ISSUER_PORT: '4001' });
+    expect(withIssuer.variable).toBe('DEV_ISSUER_PORT');
+    expect(withIssuer.message).toContain('ZITADEL_ISSUER is set');
+  });
 
   it('should never echo the key or the secret in an error', () => {
     const badPem = '-----BEGIN RSA PRIVATE KEY-----\nSECRETMATERIAL\n-----END RSA PRIVATE KEY-----';
