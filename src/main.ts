@@ -16,18 +16,6 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config);
   const zitadel = config.zitadel ?? dev!.zitadel;
-  const playground: PlaygroundOptions | undefined =
-    config.playground === 'off'
-      ? undefined
-      : {
-          default: config.playground,
-          ...(dev
-            ? {
-                headers: { Authorization: `Bearer ${dev.token}` },
-                login: { issuer: dev.issuer.issuer, clientId: dev.issuer.frontendClientId, scope: FRONTEND_SCOPE, projectId: dev.issuer.projectId, printedFor: dev.issuer.demoUser.username },
-              }
-            : {}),
-        };
 
   const app = createApp({
     zitadel,
@@ -41,7 +29,7 @@ async function main(): Promise<void> {
     logger,
     federation: config.federation,
     federationAuthLink: config.federationAuthLink,
-    playground,
+    playground: playgroundOptions(config, dev),
     ...(dev ? { loopbackHostOnly: !config.exposeDevIssuer } : {}),
   });
   const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
@@ -83,8 +71,27 @@ function configOrExit(): Config {
   }
 }
 
+interface DevelopmentIssuer {
+  readonly issuer: DevIssuer;
+  readonly zitadel: ZitadelConfig;
+  /** The printed token, of the demo user. */
+  readonly token: string;
+}
+
+/** The in-browser IDE; with the development issuer it starts with the printed token and can log in. */
+function playgroundOptions(config: Config, dev: DevelopmentIssuer | undefined): PlaygroundOptions | undefined {
+  if (config.playground === 'off') return undefined;
+  if (!dev) return { default: config.playground };
+  const { issuer, token } = dev;
+  return {
+    default: config.playground,
+    headers: { Authorization: `Bearer ${token}` },
+    login: { issuer: issuer.issuer, clientId: issuer.frontendClientId, scope: FRONTEND_SCOPE, projectId: issuer.projectId, printedFor: issuer.demoUser.username },
+  };
+}
+
 /** Development only: loadConfig refuses a missing ZITADEL_ISSUER in production. */
-async function startDevelopmentIssuer(config: Config): Promise<{ issuer: DevIssuer; zitadel: ZitadelConfig; token: string }> {
+async function startDevelopmentIssuer(config: Config): Promise<DevelopmentIssuer> {
   const mode = config.tokenValidation;
   const { startDevIssuer } = await import('./dev/issuer.js').catch((cause: unknown) => {
     throw new Error('ZITADEL_ISSUER is not set and the development issuer is not installed (npm ci installs it)', { cause });

@@ -220,7 +220,7 @@ function audienceOf(token: { readonly clientId?: string | undefined; readonly sc
   return application && audience(application, new Set((token.scope ?? '').split(' ')));
 }
 
-/** A front end's redirect URIs: http on a loopback host, any port and path, as in development. */
+/** The front-end applications: any http redirect URI on a loopback host (any port and path) is theirs. */
 const FRONTEND_CLIENTS = new Set([FRONTEND_CLIENT_ID, OTHER_FRONTEND_CLIENT_ID]);
 
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
