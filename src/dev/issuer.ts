@@ -173,6 +173,8 @@ export interface DevIssuerOptions {
   readonly accessTokenType?: AccessTokenType;
   /** The API application's RSA key; default: a new one. */
   readonly apiPrivateKey?: KeyObject;
+  /** The first signing key's RSA key (`dev-signing`); default: a new one. */
+  readonly signingPrivateKey?: KeyObject;
   /** Koa middleware run before oidc-provider's own (tests count requests and act out outages). */
   readonly middleware?: readonly IssuerMiddleware[];
 }
@@ -226,7 +228,7 @@ const FRONTEND_CLIENTS = new Set([FRONTEND_CLIENT_ID, OTHER_FRONTEND_CLIENT_ID])
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   const apiPrivateKey = options.apiPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const apiKey = { privateKey: apiPrivateKey, publicKey: createPublicKey(apiPrivateKey) };
-  const firstKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const firstKey = options.signingPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   // Published at /oauth/v2/keys, oldest first; the first is also oidc-provider's own (ID tokens).
   const signingKeys: SigningKey[] = [await signingKey('dev-signing', firstKey)];
   const [providerKey] = signingKeys as [SigningKey];

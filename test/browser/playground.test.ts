@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ACME_ORG_ID, DEMO_ACCOUNTS, FRONTEND_SCOPE, startDevIssuer, type DemoAccount, type DevIssuer } from '../../src/dev/issuer.js';
 import { isLocal, launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { devIssuerKeys } from '../helpers/issuer.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -23,7 +24,7 @@ let browser: TestBrowser;
 let printedToken: string;
 
 beforeAll(async () => {
-  [issuer, browser] = await Promise.all([startDevIssuer(), launchBrowser()]);
+  [issuer, browser] = await Promise.all([startDevIssuer(devIssuerKeys()), launchBrowser()]);
   printedToken = await issuer.mintToken();
   server = await startTestServer({
     issuer: issuer as never,
@@ -86,7 +87,10 @@ describe('the playground (GraphiQL, served offline)', () => {
     try {
       const page = await context.newPage();
       const problems = watchProblems(page);
+      // Schema-aware completion: GraphiQL introspects the schema as the page opens.
+      const introspection = page.waitForResponse((r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('__schema'));
       await page.goto(server.url);
+      expect((await introspection).status()).toBe(200);
       await expect(page.locator('#playground-status').textContent()).resolves.toContain(issuer.demoUser.username);
       // GraphiQL opens with the demo document and the token in its headers.
       await page.locator('.graphiql-query-editor .CodeMirror').waitFor();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
@@ -45,6 +45,9 @@ async function exitCode(run: Run): Promise<number | null> {
 }
 
 let dev: Run;
+
+// Each test starts a server process; on a busy machine that takes seconds (waitFor allows 60).
+jest.setTimeout(45_000);
 
 beforeAll(async () => {
   // No HOST: what a new user runs, on ports that leave a developer's own `npm start` alone.

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rsaKey } from './keys.js';
 import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware } from '../../src/dev/issuer.js';
 
 /** A failure the issuer's introspection endpoint acts out, for the next `times` requests (default: all). */
@@ -27,6 +28,11 @@ export interface TestIssuer extends DevIssuer {
   discoveryFault: Fault | undefined;
   /** What the key set endpoint acts out. */
   jwksFault: Fault | undefined;
+}
+
+/** The development issuer's two RSA keys, from the run's pool. */
+export function devIssuerKeys(): Pick<DevIssuerOptions, 'apiPrivateKey' | 'signingPrivateKey'> {
+  return { apiPrivateKey: rsaKey(), signingPrivateKey: rsaKey() };
 }
 
 /**
@@ -81,7 +87,7 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
         return;
     }
   };
-  const issuer = await startDevIssuer({ ...options, middleware: [faults] });
+  const issuer = await startDevIssuer({ ...devIssuerKeys(), ...options, middleware: [faults] });
 
   const minted: string[] = [];
   return {

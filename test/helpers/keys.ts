@@ -1,4 +1,20 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+let pool: KeyObject[] | undefined;
+let drawn = 0;
+
+/**
+ * An RSA 2048 key, distinct from every other this test file drew: the next of the run's pool
+ * (test/globalSetup.js makes them once; each costs ~250 ms to generate), or a new one once the
+ * pool is used up (or absent).
+ */
+export function rsaKey(): KeyObject {
+  pool ??= process.env.TEST_RSA_KEYS ? (JSON.parse(readFileSync(process.env.TEST_RSA_KEYS, 'utf8')) as string[]).map((pem) => createPrivateKey(pem)) : [];
+  const key = pool[drawn];
+  drawn += 1;
+  return key ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+}
 
 export interface KeyFixture {
   readonly privateKey: KeyObject;
@@ -8,7 +24,8 @@ export interface KeyFixture {
 }
 
 export function applicationKey(fields: Record<string, unknown> = {}): KeyFixture {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKey = rsaKey();
+  const publicKey = createPublicKey(privateKey);
   const json = JSON.stringify({
     type: 'application',
     keyId: '81693565968962154',

@@ -4,6 +4,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJW
 import { JWT_BEARER_ASSERTION_TYPE } from '../../src/auth/clientAuth.js';
 import { parseApplicationKey } from '../../src/auth/keyFile.js';
 import { DEV_ORG_ID, OTHER_PROJECT_ID, startDevIssuer, type DevIssuer, type DevUser } from '../../src/dev/issuer.js';
+import { devIssuerKeys } from '../helpers/issuer.js';
 
 /**
  * The development issuer must hold the server to ZITADEL's rules (see ../shared/ZITADEL.md),
@@ -13,7 +14,7 @@ let issuer: DevIssuer;
 let introspectionEndpoint: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
+  issuer = await startDevIssuer(devIssuerKeys());
   const discovery = (await (await fetch(`${issuer.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
   introspectionEndpoint = discovery.introspection_endpoint as string;
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ACME_ORG_ID, DEMO_ACCOUNTS, FRONTEND_SCOPE, startDevIssuer, type DevIssuer } from '../../src/dev/issuer.js';
+import { devIssuerKeys } from '../helpers/issuer.js';
 import { authorizeUrl, browse, CookieJar, exchange, formAction, FRONT_END_REDIRECT, logIn, pkcePair } from '../helpers/login.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -25,7 +26,7 @@ describe.each([
   let server: TestServer;
 
   beforeAll(async () => {
-    issuer = await startDevIssuer({ accessTokenType: type });
+    issuer = await startDevIssuer({ ...devIssuerKeys(), accessTokenType: type });
     server = await startTestServer({ issuer: { ...issuer, introspections: 0 } as never, tokenValidation: mode, ...(mode === 'jwt' ? { credentials: null } : {}) });
   });
   afterAll(async () => {
@@ -100,7 +101,7 @@ describe('the development issuer as a login server', () => {
   let issuer: DevIssuer;
 
   beforeAll(async () => {
-    issuer = await startDevIssuer();
+    issuer = await startDevIssuer(devIssuerKeys());
   });
   afterAll(() => issuer.close());
 

@@ -14,6 +14,8 @@ beforeAll(async () => {
   issuer = await startTestIssuer();
   // These tests are about each failure on its own; the circuit breaker has its own tests.
   server = await startTestServer({ issuer, timeoutMs: 300, guard: { failureThreshold: 1_000_000 } });
+  // With a 300 ms timeout a busy machine can miss the first discovery; these tests start after it.
+  await until(() => server.app.discovery.ready, 'discovery');
 });
 
 afterEach(() => {
