@@ -358,13 +358,18 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     ctx.type = 'application/json';
     ctx.body = JSON.stringify({ keys: signingKeys.map((k) => k.publicJwk) });
   });
-  // ZITADEL hands out a refresh token for `offline_access` whenever the application may use
-  // one; oidc-provider only with `prompt=consent` (OpenID Connect Core 11). Ask for it on the
-  // front end's behalf; consent is given at once (interactions.ts).
+  // Authorization requests as ZITADEL reads them. It hands out a refresh token for
+  // `offline_access` whenever the application may use one; oidc-provider only with
+  // `prompt=consent` (OpenID Connect Core 11), so ask for it on the front end's behalf (consent
+  // is given at once, interactions.ts). It shows its account list for `prompt=select_account`,
+  // which oidc-provider does not know: our login page is that list.
   provider.use(async (ctx, next) => {
-    if (ctx.method === 'GET' && ctx.path === '/oauth/v2/authorize' && typeof ctx.query.scope === 'string' && ctx.query.scope.split(' ').includes('offline_access')) {
+    if (ctx.method === 'GET' && ctx.path === '/oauth/v2/authorize') {
       const prompts = new Set(typeof ctx.query.prompt === 'string' ? ctx.query.prompt.split(' ').filter(Boolean) : []);
-      if (!prompts.has('none')) ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' ') };
+      if (prompts.delete('select_account')) prompts.add('login');
+      const scopes = typeof ctx.query.scope === 'string' ? ctx.query.scope.split(' ') : [];
+      if (scopes.includes('offline_access') && !prompts.has('none')) prompts.add('consent');
+      if (prompts.size > 0) ctx.query = { ...ctx.query, prompt: [...prompts].join(' ') };
     }
     return next();
   });

@@ -27,7 +27,7 @@ beforeAll(async () => {
   [issuer, browser] = await Promise.all([startDevIssuer(devIssuerKeys()), launchBrowser()]);
   printedToken = await issuer.mintToken();
   server = await startTestServer({
-    issuer: issuer as never,
+    issuer,
     corsOrigins: 'development',
     loopbackHostOnly: true,
     playground: {

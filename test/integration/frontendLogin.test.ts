@@ -27,7 +27,7 @@ describe.each([
 
   beforeAll(async () => {
     issuer = await startDevIssuer({ ...devIssuerKeys(), accessTokenType: type });
-    server = await startTestServer({ issuer: { ...issuer, introspections: 0 } as never, tokenValidation: mode, ...(mode === 'jwt' ? { credentials: null } : {}) });
+    server = await startTestServer({ issuer, tokenValidation: mode, ...(mode === 'jwt' ? { credentials: null } : {}) });
   });
   afterAll(async () => {
     await server?.close();
@@ -81,6 +81,24 @@ describe.each([
       ].sort(),
     );
     expect(claims.aud).toEqual([issuer.frontendClientId, issuer.projectId]);
+  });
+
+  it('should see a revocation by the front end at introspection, as ZITADEL does', async () => {
+    const tokens = await loginAs(issuer, ADMIN);
+    // Introspected on every request (no cache), with the API application's key.
+    const introspecting = await startTestServer({ issuer, cache: { maxEntries: 0 } });
+    try {
+      expect((await introspecting.post('{ hello }', bearer(tokens.access_token))).status).toBe(200);
+      const revoked = await fetch(`${issuer.issuer}/oauth/v2/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: FRONT_END_ORIGIN },
+        body: new URLSearchParams({ token: tokens.access_token, client_id: issuer.frontendClientId }),
+      });
+      expect(revoked.status).toBe(200);
+      expect((await introspecting.post('{ hello }', bearer(tokens.access_token))).status).toBe(401);
+    } finally {
+      await introspecting.close();
+    }
   });
 
   it('should answer userinfo for the access token, from a loopback origin, with profile and roles', async () => {
@@ -155,6 +173,16 @@ describe('the development issuer as a login server', () => {
       expect(page.response.status).toBe(400);
       expect(await page.response.text()).toContain('redirect_uri');
     }
+  });
+
+  it('should show the login page again for prompt=select_account (ZITADEL\'s account list), even with a session', async () => {
+    const jar = new CookieJar();
+    await loginAs(issuer, ADMIN, jar);
+    const silent = await browse(jar, authorizeUrl(issuer.issuer, options(), pkcePair().challenge));
+    expect(new URL(silent.location!).searchParams.get('code')).toEqual(expect.any(String));
+    const choose = await browse(jar, authorizeUrl(issuer.issuer, options(), pkcePair().challenge, { prompt: 'select_account' }));
+    expect(choose.location).toBeUndefined();
+    expect(await choose.response.text()).toContain('name="password"');
   });
 
   it('should refuse an authorization request without PKCE', async () => {
