@@ -298,7 +298,8 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     clientBasedCORS: (_ctx, origin) => isLoopbackHttpUrl(origin),
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // A client revokes the tokens issued to it (RFC 7009), others are silently kept.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
