@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 export type PlaygroundKind = 'graphiql' | 'sandbox';
 
 /** The development issuer's front-end application, for the playground's login. */
-export interface PlaygroundLogin {
+interface PlaygroundLogin {
   readonly issuer: string;
   readonly clientId: string;
   readonly scope: string;
@@ -39,7 +39,7 @@ export const DEMO_DOCUMENT = `query Me {
 }
 `;
 
-export const PLAYGROUND_ASSETS_PATH = '/playground/';
+const PLAYGROUND_ASSETS_PATH = '/playground/';
 
 const require = createRequire(import.meta.url);
 const packageFile = (name: string, file: string) => join(dirname(require.resolve(`${name}/package.json`)), file);

@@ -5,7 +5,7 @@
  */
 
 /** Role -> { orgId: orgPrimaryDomain }, as ZITADEL's roles claims spell a user's grants. */
-export type RoleClaim = Readonly<Record<string, Readonly<Record<string, string>>>>;
+type RoleClaim = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /** A user in the development directory. */
 export interface DevUser {
@@ -106,12 +106,12 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
   },
 ];
 
-export const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
+const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
 /** Without it ZITADEL sends no `urn:zitadel:iam:user:resourceowner:*` claims. */
-export const RESOURCE_OWNER_SCOPE = 'urn:zitadel:iam:user:resourceowner';
+const RESOURCE_OWNER_SCOPE = 'urn:zitadel:iam:user:resourceowner';
 /** Asks for a roles claim of every project named by an audience scope. */
-export const PROJECTS_ROLES_SCOPE = 'urn:zitadel:iam:org:projects:roles';
-export const audienceScope = (projectId: string) => `urn:zitadel:iam:org:project:id:${projectId}:aud`;
+const PROJECTS_ROLES_SCOPE = 'urn:zitadel:iam:org:projects:roles';
+const audienceScope = (projectId: string) => `urn:zitadel:iam:org:project:id:${projectId}:aud`;
 const AUDIENCE_SCOPE = /^urn:zitadel:iam:org:project:id:(\d+):aud$/;
 const GENERIC_ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
 const projectRolesClaim = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;

@@ -390,6 +390,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     }
     return next();
   });
+  // Answers as ZITADEL gives them: the token response's tokens, and an introspection answer's `aud`.
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;

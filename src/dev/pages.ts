@@ -24,7 +24,7 @@ function page(title: string, body: string, head = ''): string {
 <body><main>${body}</main></body></html>`;
 }
 
-export interface LoginPageInput {
+interface LoginPageInput {
   /** The form's target (the interaction's login URL). */
   readonly action: string;
   readonly abortAction: string;
