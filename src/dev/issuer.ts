@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPair, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPair, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -225,23 +225,29 @@ function audienceOf(token: { readonly clientId?: string | undefined; readonly sc
 /** The front-end applications: any http redirect URI on a loopback host (any port and path) is theirs. */
 const FRONTEND_CLIENTS = new Set([FRONTEND_CLIENT_ID, OTHER_FRONTEND_CLIENT_ID]);
 
+/** A new RSA 2048 key, made off the event loop (about 250 ms of CPU each). */
+async function newRsaKey(): Promise<KeyObject> {
+  return (await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })).privateKey;
+}
+
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
-  const apiPrivateKey = options.apiPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  // Until the provider is ready, a caller (a front end knows the fixed port) is told to come back.
+  let onRequest: http.RequestListener = (_req, res) => void res.writeHead(503, { 'retry-after': '1' }).end();
+  const server = http.createServer((req, res) => onRequest(req, res));
+  // The port first: when it is taken, say so before any work.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const [apiPrivateKey, firstKey] = await Promise.all([options.apiPrivateKey ?? newRsaKey(), options.signingPrivateKey ?? newRsaKey()]);
   const apiKey = { privateKey: apiPrivateKey, publicKey: createPublicKey(apiPrivateKey) };
-  const firstKey = options.signingPrivateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   // Published at /oauth/v2/keys, oldest first; the first is also oidc-provider's own (ID tokens).
   const signingKeys: SigningKey[] = [await signingKey('dev-signing', firstKey)];
   const [providerKey] = signingKeys as [SigningKey];
   const basicSecret = randomBytes(24).toString('base64url');
   const users = new Map<string, DevUser>(DEMO_ACCOUNTS.map(({ user }) => [user.sub, user]));
   const accessTokenType = options.accessTokenType ?? 'bearer';
-
-  const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const frontend = (clientId: string) => ({
     client_id: clientId,
     application_type: 'web' as const,
@@ -425,7 +431,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
 
   const handle = provider.callback();
   const interactions = createInteractions(provider, DEMO_ACCOUNTS);
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  onRequest = (req, res) => {
     // Loopback names only: a page whose host name was made to resolve to 127.0.0.1 (DNS
     // rebinding) would otherwise be same-origin with the login.
     if (!addressedToLoopback(req.headers.host)) {
@@ -448,7 +454,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       return;
     }
     handle(req, res);
-  });
+  };
   let rotations = 0;
 
   /** As after a login: a grant for the user and the application, and an access token under it; its value (or `id`). */
@@ -508,8 +514,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     },
     async rotateSigningKey() {
       rotations += 1;
-      const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
-      const key = await signingKey(`dev-signing-${rotations + 1}`, privateKey);
+      const key = await signingKey(`dev-signing-${rotations + 1}`, await newRsaKey());
       signingKeys.push(key);
       return key.kid;
     },
