@@ -46,15 +46,16 @@ const packageFile = (name: string, file: string) => join(dirname(require.resolve
 // static/ sits beside src/ and dist/, one level above this module in either.
 const ownFile = (file: string) => fileURLToPath(new URL(`../static/${file}`, import.meta.url));
 
-const ASSETS: Readonly<Record<string, { readonly file: () => string; readonly type: string }>> = {
-  'react.js': { file: () => packageFile('react', 'umd/react.production.min.js'), type: 'text/javascript' },
-  'react-dom.js': { file: () => packageFile('react-dom', 'umd/react-dom.production.min.js'), type: 'text/javascript' },
-  'graphiql.js': { file: () => packageFile('graphiql', 'graphiql.min.js'), type: 'text/javascript' },
-  'graphiql.css': { file: () => packageFile('graphiql', 'graphiql.min.css'), type: 'text/css' },
-  'oidc-client-ts.js': { file: () => packageFile('oidc-client-ts', 'dist/browser/oidc-client-ts.min.js'), type: 'text/javascript' },
-  'playground.js': { file: () => ownFile('playground.js'), type: 'text/javascript' },
-  'playground.css': { file: () => ownFile('playground.css'), type: 'text/css' },
-};
+/** A Map, not an object: a name from the URL must find nothing but these (no `constructor`). */
+const ASSETS: ReadonlyMap<string, { readonly file: () => string; readonly type: string }> = new Map([
+  ['react.js', { file: () => packageFile('react', 'umd/react.production.min.js'), type: 'text/javascript' }],
+  ['react-dom.js', { file: () => packageFile('react-dom', 'umd/react-dom.production.min.js'), type: 'text/javascript' }],
+  ['graphiql.js', { file: () => packageFile('graphiql', 'graphiql.min.js'), type: 'text/javascript' }],
+  ['graphiql.css', { file: () => packageFile('graphiql', 'graphiql.min.css'), type: 'text/css' }],
+  ['oidc-client-ts.js', { file: () => packageFile('oidc-client-ts', 'dist/browser/oidc-client-ts.min.js'), type: 'text/javascript' }],
+  ['playground.js', { file: () => ownFile('playground.js'), type: 'text/javascript' }],
+  ['playground.css', { file: () => ownFile('playground.css'), type: 'text/css' }],
+]);
 
 const SCRIPTS = ['react.js', 'react-dom.js', 'graphiql.js', 'oidc-client-ts.js', 'playground.js'];
 
@@ -100,7 +101,7 @@ export function createPlayground(options: PlaygroundOptions, endpoint: string): 
   const loaded = new Map<string, Promise<{ body: Buffer; etag: string }>>();
 
   function serveAsset(name: string, req: IncomingMessage, res: ServerResponse): void {
-    const asset = ASSETS[name];
+    const asset = ASSETS.get(name);
     if (!asset) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
       return;

@@ -150,7 +150,7 @@ describe('HTTP surface', () => {
     // Only the assets it names: no path reaches another file.
     const traversal = await rawRequest(server.url, 'GET /playground/../package.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     expect(traversal).toMatch(/^HTTP\/1\.1 404/);
-    expect((await fetch(new URL('/playground/nothing.js', server.url))).status).toBe(404);
+    for (const name of ['nothing.js', 'constructor', '__proto__', 'toString']) expect((await fetch(new URL(`/playground/${name}`, server.url))).status).toBe(404);
     // A GraphQL client asking for JSON still gets GraphQL.
     const get = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': '1' } });
     expect(await get.json()).toEqual({ data: { __typename: 'Query' } });
