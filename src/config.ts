@@ -230,7 +230,7 @@ export function loadGraphQLConfig(env: Env, production: boolean): GraphQLConfig 
   };
 }
 
-/** Where `npm start` runs the development issuer unless told otherwise: the API's port plus one. */
+/** Where `npm start` runs the development issuer unless told otherwise (beside the API's 4000). */
 const DEFAULT_DEV_ISSUER_PORT = 4001;
 
 /** An in-browser IDE holds tokens and explores the schema: never in production. */

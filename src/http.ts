@@ -8,7 +8,7 @@ import type { CorsOrigins, GraphQLConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { Deadlines, type Deadline } from './deadline.js';
 import { ErrorCode, RequestTimeoutError } from './errors.js';
-import { addressedToLoopback } from './loopback.js';
+import { addressedToLoopback, isLoopbackOrigin } from './loopback.js';
 import type { Metrics } from './metrics.js';
 import { requestShapeError } from './queryLimits.js';
 import { RequestRecord, requestIdFrom } from './requestRecord.js';
@@ -181,8 +181,10 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
           .catch(fail);
       });
     // CORS headers matter only to browsers, which send Origin on every cross-origin request
-    // (and on same-origin POSTs); curl, servers and routers skip the middleware.
-    if (req.headers.origin === undefined) parseBody();
+    // (and on same-origin POSTs); curl, servers and routers skip the middleware. A page for a
+    // browser tab (Apollo Sandbox, which may hold the development token) is never for another
+    // origin to read.
+    if (req.headers.origin === undefined || (req.method === 'GET' && req.headers.accept?.includes('text/html'))) parseBody();
     else corsHandler(req, res, (corsError?: unknown) => (corsError ? fail(corsError) : parseBody()));
   }
 
@@ -224,16 +226,16 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
   }
 }
 
-/** Loopback origins, any port (front ends in development), and Apollo's Sandbox and Studio. */
-const DEVELOPMENT_ORIGINS: (string | RegExp)[] = [
-  /^https?:\/\/(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/,
-  'https://sandbox.embed.apollographql.com',
-  'https://studio.apollographql.com',
-];
+/** Apollo's Sandbox and Studio, which call the API from their own origins. */
+const APOLLO_ORIGINS = ['https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com'];
 
-function corsOrigin(origins: CorsOrigins): '*' | (string | RegExp)[] {
+type OriginCheck = (origin: string | undefined, callback: (error: Error | null, allow?: boolean) => void) => void;
+
+function corsOrigin(origins: CorsOrigins): '*' | string[] | OriginCheck {
   if (origins === '*') return '*';
-  return origins === 'development' ? DEVELOPMENT_ORIGINS : [...origins];
+  if (origins !== 'development') return [...origins];
+  // Loopback origins, any port (front ends in development), and Apollo's Sandbox and Studio.
+  return (origin, callback) => callback(null, origin !== undefined && (isLoopbackOrigin(origin) || APOLLO_ORIGINS.includes(origin)));
 }
 
 function notFound(res: ServerResponse): void {

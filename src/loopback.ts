@@ -17,8 +17,13 @@ export function addressedToLoopback(host: string | undefined): boolean {
   }
 }
 
-/** An `http://` URL (or origin) on a loopback host, any port: where front ends run in development. */
-export function isLoopbackHttpUrl(text: string): boolean {
+/** An http(s) URL on a loopback host, any port: where front ends run in development. */
+export function isLoopbackUrl(text: string): boolean {
   const url = URL.parse(text);
-  return url !== null && url.protocol === 'http:' && !url.username && !url.password && isLoopback(url.hostname);
+  return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && isLoopback(url.hostname);
+}
+
+/** A browser's `Origin` of a page on a loopback host (`http://localhost:5173`, `https://127.0.0.1`). */
+export function isLoopbackOrigin(origin: string): boolean {
+  return isLoopbackUrl(origin) && URL.parse(origin)?.origin === origin;
 }

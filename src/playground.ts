@@ -108,7 +108,10 @@ export function createPlayground(options: PlaygroundOptions, endpoint: string): 
     }
     let content = loaded.get(name);
     if (!content) {
-      content = readFile(asset.file()).then((body) => ({ body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }));
+      // Inside the promise: a package that cannot be found is a 500, not a throw in the handler.
+      content = Promise.resolve()
+        .then(() => readFile(asset.file()))
+        .then((body) => ({ body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }));
       loaded.set(name, content);
     }
     content.then(

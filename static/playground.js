@@ -8,7 +8,8 @@
 (async function main() {
   const config = JSON.parse(document.getElementById('playground-config').textContent);
   const bar = document.getElementById('playground-bar');
-  const here = location.origin + location.pathname;
+  // Where the login returns: this page, with `?graphiql` when Apollo Sandbox is the default.
+  const here = location.origin + location.pathname + (new URLSearchParams(location.search).has('graphiql') ? '?graphiql' : '');
   let headers = config.headers;
   let status = config.login ? { text: `Authorization: the token printed at start (${config.login.printedFor}).` } : undefined;
   let userManager;

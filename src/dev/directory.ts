@@ -117,14 +117,26 @@ const GENERIC_ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
 const projectRolesClaim = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
 const RESOURCE_OWNER_CLAIMS = ['id', 'name', 'primary_domain'].map((suffix) => `${RESOURCE_OWNER_SCOPE}:${suffix}`);
 
-/** What a front end of the development project asks for. */
-const DEFAULT_SCOPE = `openid profile email ${RESOURCE_OWNER_SCOPE}`;
+/** What a front end of the development project asks for (the printed token's scope). */
+const DEFAULT_SCOPE = `openid profile email ${PROJECTS_ROLES_SCOPE} ${RESOURCE_OWNER_SCOPE}`;
 
 /** What a front end asks for to call the API, roles included, and to stay logged in. */
 export const FRONTEND_SCOPE = `openid profile email offline_access ${audienceScope(PROJECT_ID)} ${PROJECTS_ROLES_SCOPE} ${RESOURCE_OWNER_SCOPE}`;
 
-/** Every scope the instance knows. */
-export const SCOPES = ['openid', 'profile', 'email', 'offline_access', METADATA_SCOPE, RESOURCE_OWNER_SCOPE, PROJECTS_ROLES_SCOPE, audienceScope(PROJECT_ID), audienceScope(OTHER_PROJECT_ID)];
+/** Every scope the instance knows: oidc-provider drops others from a request. */
+export const SCOPES = [
+  'openid',
+  'profile',
+  'email',
+  'offline_access',
+  METADATA_SCOPE,
+  RESOURCE_OWNER_SCOPE,
+  PROJECTS_ROLES_SCOPE,
+  audienceScope(PROJECT_ID),
+  audienceScope(OTHER_PROJECT_ID),
+  // The role scopes of the development project's roles (the schema's `admin` and `support`).
+  ...['admin', 'support'].map((role) => `urn:zitadel:iam:org:project:role:${role}`),
+];
 
 /** A front-end application of the instance. */
 export interface Application {
@@ -137,7 +149,7 @@ export type RequestingApplication = 'this-project' | 'other-project';
 
 export const APPLICATIONS: Readonly<Record<RequestingApplication, Application>> = {
   'this-project': { clientId: FRONTEND_CLIENT_ID, projectId: PROJECT_ID, defaultScope: DEFAULT_SCOPE },
-  'other-project': { clientId: OTHER_FRONTEND_CLIENT_ID, projectId: OTHER_PROJECT_ID, defaultScope: `openid ${audienceScope(PROJECT_ID)}` },
+  'other-project': { clientId: OTHER_FRONTEND_CLIENT_ID, projectId: OTHER_PROJECT_ID, defaultScope: `openid ${audienceScope(PROJECT_ID)} ${PROJECTS_ROLES_SCOPE}` },
 };
 
 export function applicationOf(clientId: string): Application | undefined {
@@ -178,19 +190,32 @@ export function scopedClaims(user: DevUser, scopes: ReadonlySet<string>): Record
   return claims;
 }
 
+/** Asks for one role of the requesting application's project. */
+const ROLE_SCOPE = /^urn:zitadel:iam:org:project:role:(.+)$/;
+
+/** The roles of `roles` whose keys are listed. */
+function only(roles: RoleClaim | undefined, keys: readonly string[]): RoleClaim | undefined {
+  const kept = roles && Object.entries(roles).filter(([key]) => keys.includes(key));
+  return kept && kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
 /**
- * The roles claims of a JWT access token or a userinfo answer: the requesting application's
- * project in the generic claim and its own, plus, with PROJECTS_ROLES_SCOPE, the own claim of
- * every audience project the user holds roles in (zitadel `userinfo.go`, `assertRoles`).
+ * The roles claims of a JWT access token or a userinfo answer (zitadel `userinfo.go`,
+ * `assertRoles`). The development projects do not assert roles on authentication, so roles come
+ * only when a scope asks: PROJECTS_ROLES_SCOPE for the requesting application's project (in the
+ * generic claim and its own) and the own claim of every audience project, a role scope for that
+ * role of the application's project.
  */
 export function jwtRoleClaims(user: DevUser, application: Application, scopes: ReadonlySet<string>): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
-  const own = rolesIn(user, application.projectId);
+  const allRoles = scopes.has(PROJECTS_ROLES_SCOPE);
+  const requested = [...scopes].flatMap((scope) => ROLE_SCOPE.exec(scope)?.[1] ?? []);
+  const own = allRoles ? rolesIn(user, application.projectId) : only(rolesIn(user, application.projectId), requested);
   if (own) {
     claims[GENERIC_ROLES_CLAIM] = own;
     claims[projectRolesClaim(application.projectId)] = own;
   }
-  if (scopes.has(PROJECTS_ROLES_SCOPE)) {
+  if (allRoles) {
     for (const projectId of audienceProjects(scopes)) {
       const roles = rolesIn(user, projectId);
       if (roles) claims[projectRolesClaim(projectId)] = roles;

@@ -3,8 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { compactVerify, createLocalJWKSet, decodeJwt, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { LRUCache } from 'lru-cache';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { addressedToLoopback, isLoopbackHttpUrl } from '../loopback.js';
+import { addressedToLoopback, isLoopbackOrigin, isLoopbackUrl } from '../loopback.js';
 import {
   ACME_ORG_ID,
   applicationOf,
@@ -115,11 +116,8 @@ async function signingKey(kid: string, privateKey: KeyObject): Promise<SigningKe
   return { kid, privateKey, publicJwk: { ...(await exportJWK(createPublicKey(privateKey))), kid, alg: 'RS256', use: 'sig' } };
 }
 
-/**
- * The id a JWT access token of ours is stored under (its `jti`), when one of our published keys
- * signed it and it has not expired; undefined for anything else.
- */
-async function storedIdOf(token: string, keys: readonly SigningKey[]): Promise<string | undefined> {
+/** The `jti` of a JWT one of our published keys signed and that has not expired; undefined for anything else. */
+async function verifiedJti(token: string, keys: readonly SigningKey[]): Promise<string | undefined> {
   if (token.split('.').length !== 3) return undefined;
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) }), { algorithms: ['RS256'] });
@@ -137,7 +135,7 @@ const MAX_FORM_BODY_BYTES = 64 * 1024;
  * endpoints. So the request is replayed with a JWT-shaped `token` replaced by the id its token is
  * stored under, or by a value nobody holds (inactive) when none of our keys signed it.
  */
-async function withJwtResolved(req: http.IncomingMessage, keys: readonly SigningKey[]): Promise<http.IncomingMessage> {
+async function withJwtResolved(req: http.IncomingMessage, storedIdOf: (jwt: string) => Promise<string | undefined>): Promise<http.IncomingMessage> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -149,7 +147,7 @@ async function withJwtResolved(req: http.IncomingMessage, keys: readonly Signing
   const form = new URLSearchParams(body.toString('utf8'));
   const token = form.get('token');
   if (token !== null && token.split('.').length === 3) {
-    form.set('token', (await storedIdOf(token, keys)) ?? 'not-a-token');
+    form.set('token', (await storedIdOf(token)) ?? 'not-a-token');
     body = Buffer.from(form.toString());
   }
   const replayed = new http.IncomingMessage(req.socket);
@@ -222,7 +220,7 @@ function audienceOf(token: { readonly clientId?: string | undefined; readonly sc
   return application && audience(application, new Set((token.scope ?? '').split(' ')));
 }
 
-/** The front-end applications: any http redirect URI on a loopback host (any port and path) is theirs. */
+/** The front-end applications: any http(s) redirect URI on a loopback host (any port and path) is theirs. */
 const FRONTEND_CLIENTS = new Set([FRONTEND_CLIENT_ID, OTHER_FRONTEND_CLIENT_ID]);
 
 /** A new RSA 2048 key, made off the event loop (about 250 ms of CPU each). */
@@ -232,13 +230,24 @@ async function newRsaKey(): Promise<KeyObject> {
 
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   // Until the provider is ready, a caller (a front end knows the fixed port) is told to come back.
-  let onRequest: http.RequestListener = (_req, res) => void res.writeHead(503, { 'retry-after': '1' }).end();
-  const server = http.createServer((req, res) => onRequest(req, res));
+  const server = http.createServer((_req, res) => void res.writeHead(503, { 'retry-after': '1' }).end());
   // The port first: when it is taken, say so before any work.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  try {
+    return await serve(server, options);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+}
+
+async function serve(server: http.Server, options: DevIssuerOptions): Promise<DevIssuer> {
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const [apiPrivateKey, firstKey] = await Promise.all([options.apiPrivateKey ?? newRsaKey(), options.signingPrivateKey ?? newRsaKey()]);
   const apiKey = { privateKey: apiPrivateKey, publicKey: createPublicKey(apiPrivateKey) };
@@ -248,6 +257,20 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const basicSecret = randomBytes(24).toString('base64url');
   const users = new Map<string, DevUser>(DEMO_ACCOUNTS.map(({ user }) => [user.sub, user]));
   const accessTokenType = options.accessTokenType ?? 'bearer';
+  // ZITADEL keeps the token behind each JWT access token it issues: introspection answers for
+  // it and sees its revocation. Ours is stored under its own id; the JWT's `jti` leads to it and
+  // is no token itself.
+  const storedIds = new LRUCache<string, string>({ max: 100_000 });
+  const storedIdOf = async (jwt: string) => {
+    const jti = await verifiedJti(jwt, signingKeys);
+    return jti === undefined ? undefined : storedIds.get(jti);
+  };
+  /** A ZITADEL-shaped JWT for a stored access token (its claims, its lifetime). */
+  const jwtFor = (storedId: string, token: Omit<AccessTokenClaims, 'jti'>, key = signingKeys.at(-1)!, claims?: Readonly<Record<string, unknown>>) => {
+    const jti = `V2_${randomUUID()}`;
+    storedIds.set(jti, storedId, { ttl: Math.max(1, token.exp - token.iat) * 1000 });
+    return signAccessToken(issuer, key, { ...token, jti }, claims);
+  };
   const frontend = (clientId: string) => ({
     client_id: clientId,
     application_type: 'web' as const,
@@ -301,7 +324,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     },
     claims: Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, names]) => [scope, [...names]])),
     // Browsers on loopback origins (front ends in development) may call every endpoint.
-    clientBasedCORS: (_ctx, origin) => isLoopbackHttpUrl(origin),
+    clientBasedCORS: (_ctx, origin) => isLoopbackOrigin(origin),
     features: {
       devInteractions: { enabled: false },
       // A client revokes the tokens issued to it (RFC 7009), others are silently kept.
@@ -321,7 +344,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
         enabled: true,
         // Only API applications (authenticated clients) may introspect, as in ZITADEL, and a token
         // whose audience lacks their project is inactive to them (`validateIntrospectionAudience`).
-        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' && (audienceOf(token)?.includes(PROJECT_ID) ?? false),
+        // Refresh tokens are never active there.
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && token.kind === 'AccessToken' && (audienceOf(token)?.includes(PROJECT_ID) ?? false),
       },
     },
     async renderError(ctx, out) {
@@ -351,10 +376,10 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const { redirectUriAllowed, postLogoutRedirectUriAllowed } = provider.Client.prototype;
   Object.assign(provider.Client.prototype, {
     redirectUriAllowed(this: InstanceType<Provider['Client']>, uri: string) {
-      return (FRONTEND_CLIENTS.has(this.clientId) && isLoopbackHttpUrl(uri)) || redirectUriAllowed.call(this, uri);
+      return (FRONTEND_CLIENTS.has(this.clientId) && isLoopbackUrl(uri)) || redirectUriAllowed.call(this, uri);
     },
     postLogoutRedirectUriAllowed(this: InstanceType<Provider['Client']>, uri: string) {
-      return (FRONTEND_CLIENTS.has(this.clientId) && isLoopbackHttpUrl(uri)) || postLogoutRedirectUriAllowed.call(this, uri);
+      return (FRONTEND_CLIENTS.has(this.clientId) && isLoopbackUrl(uri)) || postLogoutRedirectUriAllowed.call(this, uri);
     },
   });
   for (const middleware of options.middleware ?? []) provider.use(middleware);
@@ -418,9 +443,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     const user = stored?.accountId === undefined ? undefined : users.get(stored.accountId);
     if (!stored || !application || !user) return;
     const scopes = new Set((stored.scope ?? '').split(' '));
-    if (accessTokenType === 'jwt') {
-      body.access_token = await signAccessToken(issuer, signingKeys.at(-1)!, { user, application, scopes, iat: stored.iat!, exp: stored.exp!, jti: stored.jti });
-    }
+    if (accessTokenType === 'jwt') body.access_token = await jwtFor(stored.jti, { user, application, scopes, iat: stored.iat!, exp: stored.exp! });
     if (typeof body.id_token === 'string') {
       // Signed again with the key oidc-provider holds, which checks it as an end_session id_token_hint.
       body.id_token = await new SignJWT({ ...decodeJwt(body.id_token), aud: audience(application, scopes), azp: application.clientId })
@@ -431,7 +454,8 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
 
   const handle = provider.callback();
   const interactions = createInteractions(provider, DEMO_ACCOUNTS);
-  onRequest = (req, res) => {
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Loopback names only: a page whose host name was made to resolve to 127.0.0.1 (DNS
     // rebinding) would otherwise be same-origin with the login.
     if (!addressedToLoopback(req.headers.host)) {
@@ -441,24 +465,24 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     const path = req.url?.split('?', 1)[0];
     if (interactions(req, res)) return;
     if (req.method === 'POST' && (path === '/oauth/v2/introspect' || path === '/oauth/v2/revoke')) {
-      withJwtResolved(req, signingKeys).then((resolved) => handle(resolved, res), () => res.writeHead(400).end());
+      withJwtResolved(req, storedIdOf).then((resolved) => handle(resolved, res), () => res.writeHead(400).end());
       return;
     }
     const bearer = /^Bearer (\S+\.\S+\.\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (path === '/oidc/v1/userinfo' && bearer !== undefined) {
       // A JWT access token at userinfo, as at introspection: the id it is stored under.
-      storedIdOf(bearer, signingKeys).then((id) => {
+      storedIdOf(bearer).then((id) => {
         req.headers.authorization = `Bearer ${id ?? 'not-a-token'}`;
         handle(req, res);
       }, () => res.writeHead(400).end());
       return;
     }
     handle(req, res);
-  };
+  });
   let rotations = 0;
 
-  /** As after a login: a grant for the user and the application, and an access token under it; its value (or `id`). */
-  async function saveAccessToken(user: DevUser, application: Application, scope: string, expiresInSeconds: number, id?: string): Promise<string> {
+  /** As after a login: a grant for the user and the application, and an opaque access token under it; its value. */
+  async function saveAccessToken(user: DevUser, application: Application, scope: string, expiresInSeconds: number): Promise<string> {
     users.set(user.sub, user);
     const client = await provider.Client.find(application.clientId);
     if (!client) throw new Error(`development client ${application.clientId} missing`);
@@ -466,7 +490,6 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     grant.addOIDCScope(scope);
     const grantId = await grant.save();
     const token = new provider.AccessToken({
-      ...(id === undefined ? {} : { jti: id }),
       accountId: user.sub,
       client,
       grantId,
@@ -474,8 +497,6 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       scope,
       expiresIn: expiresInSeconds,
     });
-    // oidc-provider picks the format when it makes the id; a given id needs it said.
-    if (id !== undefined) Object.assign(token, { format: 'opaque' });
     return token.save();
   }
 
@@ -503,11 +524,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       const application = APPLICATIONS[requestedBy];
       const granted = scope ?? application.defaultScope;
       const iat = Math.floor(Date.now() / 1000);
-      const jti = `V2_${randomUUID()}`;
-      const jwt = await signAccessToken(issuer, key, { user, application, scopes: new Set(granted.split(' ')), iat, exp: iat + expiresInSeconds, jti }, claims);
-      // ZITADEL keeps the token behind a JWT: introspection answers for it and sees its revocation.
-      if (expiresInSeconds > 0) await saveAccessToken(user, application, granted, expiresInSeconds, jti);
-      return jwt;
+      // An already expired token (tests of refusal) has nothing behind it.
+      const storedId = expiresInSeconds > 0 ? await saveAccessToken(user, application, granted, expiresInSeconds) : 'expired';
+      return jwtFor(storedId, { user, application, scopes: new Set(granted.split(' ')), iat, exp: iat + expiresInSeconds }, key, claims);
     },
     get signingKeyIds() {
       return signingKeys.map((k) => k.kid);
@@ -523,7 +542,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       if (index >= 0) signingKeys.splice(index, 1);
     },
     async revokeToken(token) {
-      const found = await provider.AccessToken.find((await storedIdOf(token, signingKeys)) ?? token);
+      const found = await provider.AccessToken.find((await storedIdOf(token)) ?? token);
       await found?.destroy();
     },
     async close() {

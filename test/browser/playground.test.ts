@@ -112,8 +112,10 @@ describe('the playground (GraphiQL, served offline)', () => {
       expect(admin.status).toBe(200);
       expect(JSON.parse(admin.shown).data.adminGreeting).toEqual(expect.any(String));
 
-      // Log out (at the issuer too), and log in as the user without roles.
-      await Promise.all([page.waitForURL((url) => url.href.startsWith(server.url)), page.getByRole('button', { name: 'Log out' }).click()]);
+      // Log out (at the issuer too, and back), and log in as the user without roles.
+      await Promise.all([page.waitForURL((url) => url.href.startsWith(`${issuer.issuer}/oidc/v1/end_session`)), page.getByRole('button', { name: 'Log out' }).click()]);
+      await page.waitForURL((url) => url.href.startsWith(server.url));
+      await expect(page.locator('#playground-status').textContent()).resolves.toContain('the token printed at start');
       await page.getByRole('button', { name: 'Log in' }).click();
       await logInAs(page, GUEST, server.url);
       await expect(page.locator('#playground-status').textContent()).resolves.toMatch(/Logged in as guest@demo\.localhost \(roles: none\)/);
@@ -125,6 +127,26 @@ describe('the playground (GraphiQL, served offline)', () => {
       expect(requested.filter((url) => !isLocal(url))).toEqual([]);
     } finally {
       await context.close();
+    }
+  }, 60_000);
+
+  it('should log in from GraphiQL at ?graphiql when Apollo Sandbox is the default, and come back to GraphiQL', async () => {
+    const sandboxFirst = await startTestServer({
+      issuer,
+      corsOrigins: 'development',
+      playground: { default: 'sandbox', login: { issuer: issuer.issuer, clientId: issuer.frontendClientId, scope: FRONTEND_SCOPE, projectId: issuer.projectId, printedFor: '' } },
+    });
+    const { context } = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${sandboxFirst.url}?graphiql`);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await logInAs(page, GUEST, sandboxFirst.url);
+      await expect(page.locator('#playground-status').textContent()).resolves.toMatch(/Logged in as guest@demo\.localhost/);
+      expect(new URL(page.url()).search).toBe('?graphiql');
+    } finally {
+      await context.close();
+      await sandboxFirst.close();
     }
   }, 60_000);
 

@@ -152,7 +152,7 @@ describe('the development issuer’s JWT access tokens', () => {
   };
 
   it("should carry exactly ZITADEL's claims: no scope, no profile or email, roles of the requesting project", async () => {
-    const { payload, protectedHeader } = await verify(await issuer.mintJwt({ scope: 'openid profile email' }));
+    const { payload, protectedHeader } = await verify(await issuer.mintJwt({ scope: 'openid profile email urn:zitadel:iam:org:projects:roles' }));
     expect(protectedHeader).toEqual({ alg: 'RS256', kid: issuer.signingKeyIds.at(-1), typ: 'JWT' });
     expect(Object.keys(payload).sort()).toEqual(['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub', ROLES, projectRoles(issuer.projectId)].sort());
     expect(payload).toMatchObject({ iss: issuer.issuer, sub: issuer.demoUser.sub, [ROLES]: issuer.demoUser.roles, [projectRoles(issuer.projectId)]: issuer.demoUser.roles });
@@ -160,6 +160,13 @@ describe('the development issuer’s JWT access tokens', () => {
     expect(payload.jti).toMatch(/^V2_/);
     expect(payload.exp! - payload.iat!).toBe(12 * 3600);
     expect(payload.nbf).toBe(payload.iat);
+  });
+
+  it('should assert roles only when a scope asks for them (the projects do not assert roles on authentication)', async () => {
+    const withRole = async (scope: string) => payloadOf(await issuer.mintJwt({ scope, user: { ...issuer.demoUser, roles: { admin: { [DEV_ORG_ID]: 'demo.localhost' }, support: { [DEV_ORG_ID]: 'demo.localhost' } } } }));
+    expect(Object.keys(await withRole('openid profile email'))).not.toContain(ROLES);
+    expect((await withRole('openid urn:zitadel:iam:org:project:role:support'))[ROLES]).toEqual({ support: { [DEV_ORG_ID]: 'demo.localhost' } });
+    expect(Object.keys((await withRole('openid urn:zitadel:iam:org:projects:roles'))[ROLES] as object).sort()).toEqual(['admin', 'support']);
   });
 
   it('should add the organization for the resource-owner scope, as ZITADEL adds scope-driven claims', async () => {

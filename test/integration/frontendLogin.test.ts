@@ -81,6 +81,26 @@ describe.each([
       ].sort(),
     );
     expect(claims.aud).toEqual([issuer.frontendClientId, issuer.projectId]);
+    // Its `jti` names the token; it is not one.
+    const byJti = await fetch(`${issuer.issuer}/oidc/v1/userinfo`, { headers: bearer(String(claims.jti)) });
+    expect(byJti.status).toBe(401);
+    expect((await fetch(`${issuer.issuer}/oidc/v1/userinfo`, { headers: bearer(tokens.access_token) })).status).toBe(200);
+  });
+
+  it('should refuse a refresh token sent as the access token (ZITADEL introspects refresh tokens as inactive)', async () => {
+    const tokens = await loginAs(issuer, ADMIN);
+    const res = await server.post('{ hello }', bearer(tokens.refresh_token!));
+    expect(res.status).toBe(401);
+  });
+
+  it('should give no roles to a front end that asks for none (the projects do not assert roles on authentication)', async () => {
+    const scope = `openid profile email urn:zitadel:iam:org:project:id:${issuer.projectId}:aud`;
+    const tokens = await logIn(issuer.issuer, { clientId: issuer.frontendClientId, username: ADMIN.user.username, password: ADMIN.password, scope });
+    const res = await server.post('{ adminGreeting }', bearer(tokens.access_token));
+    // Introspection still tells the API the roles; a JWT without the roles scope carries none.
+    expect(res.status).toBe(type === 'jwt' ? 403 : 200);
+    const userinfo = await fetch(`${issuer.issuer}/oidc/v1/userinfo`, { headers: bearer(tokens.access_token) });
+    expect(Object.keys((await userinfo.json()) as object).filter((claim) => claim.includes(':roles'))).toEqual([]);
   });
 
   it('should see a revocation by the front end at introspection, as ZITADEL does', async () => {
@@ -161,11 +181,16 @@ describe('the development issuer as a login server', () => {
     expect(claims).not.toHaveProperty('email');
   });
 
-  it('should accept any loopback redirect URI, and refuse others without redirecting', async () => {
-    for (const redirectUri of ['http://127.0.0.1:4200/', 'http://localhost:8080/auth/callback?x=1']) {
-      const page = await browse(new CookieJar(), authorizeUrl(issuer.issuer, { ...options(), redirectUri }, pkcePair().challenge));
-      expect(page.response.status).toBe(200);
-      expect(await page.response.text()).toContain('name="password"');
+  it('should complete a login at any loopback redirect URI, and refuse others without redirecting', async () => {
+    for (const redirectUri of ['http://127.0.0.1:4200/', 'http://localhost:8080/auth/callback?x=1', 'https://localhost:8443/cb']) {
+      const jar = new CookieJar();
+      const { verifier, challenge } = pkcePair();
+      const page = await browse(jar, authorizeUrl(issuer.issuer, { ...options(), redirectUri }, challenge));
+      const done = await browse(jar, new URL(formAction(await page.response.text()), issuer.issuer).href, { username: GUEST.user.username, password: GUEST.password });
+      const back = new URL(done.location!);
+      expect(`${back.origin}${back.pathname}`).toBe(`${new URL(redirectUri).origin}${new URL(redirectUri).pathname}`);
+      const code = back.searchParams.get('code')!;
+      await expect(exchange(issuer.issuer, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: issuer.frontendClientId, code_verifier: verifier })).resolves.toHaveProperty('access_token');
     }
     for (const redirectUri of ['https://evil.example/callback', 'http://192.0.2.1:3000/callback', 'http://localhost.evil.example/cb']) {
       const page = await browse(new CookieJar(), authorizeUrl(issuer.issuer, { ...options(), redirectUri }, pkcePair().challenge));

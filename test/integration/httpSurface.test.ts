@@ -102,13 +102,18 @@ describe('HTTP surface', () => {
         (await fetch(development.url, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ query: '{ __typename }' }) })).headers.get(
           'access-control-allow-origin',
         );
-      for (const allowed of ['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com']) {
+      for (const allowed of ['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'https://localhost:8443', 'https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com']) {
         expect(await from(allowed)).toBe(allowed);
       }
-      for (const refused of ['https://evil.example', 'http://localhost.evil.example', 'http://10.0.0.5:3000']) expect(await from(refused)).toBeNull();
-      // The Sandbox page itself: another site cannot read it (and the token in it).
-      const page = await fetch(development.url, { headers: { accept: 'text/html', origin: 'https://evil.example' } });
-      expect(page.headers.get('access-control-allow-origin')).toBeNull();
+      for (const refused of ['https://evil.example', 'http://localhost.evil.example', 'http://10.0.0.5:3000', 'null', 'http://localhost:3000/path']) expect(await from(refused)).toBeNull();
+      // The pages (GraphiQL, and Apollo Sandbox with the development token in it): no other origin reads them, allowed or not.
+      for (const origin of ['https://evil.example', 'http://localhost:5173', 'https://studio.apollographql.com']) {
+        for (const page of ['', '?sandbox']) {
+          const res = await fetch(`${development.url}${page}`, { headers: { accept: 'text/html', origin } });
+          expect(res.status).toBe(200);
+          expect(res.headers.get('access-control-allow-origin')).toBeNull();
+        }
+      }
     } finally {
       await development.close();
     }
