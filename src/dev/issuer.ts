@@ -116,11 +116,15 @@ async function signingKey(kid: string, privateKey: KeyObject): Promise<SigningKe
   return { kid, privateKey, publicJwk: { ...(await exportJWK(createPublicKey(privateKey))), kid, alg: 'RS256', use: 'sig' } };
 }
 
+/** The key set jose checks our JWTs against: the published keys. */
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+const keySetOf = (keys: readonly SigningKey[]): KeySet => createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
+
 /** The `jti` of a JWT one of our published keys signed and that has not expired; undefined for anything else. */
-async function verifiedJti(token: string, keys: readonly SigningKey[]): Promise<string | undefined> {
+async function verifiedJti(token: string, keySet: KeySet): Promise<string | undefined> {
   if (token.split('.').length !== 3) return undefined;
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) }), { algorithms: ['RS256'] });
+    const { payload } = await jwtVerify(token, keySet, { algorithms: ['RS256'] });
     return typeof payload.jti === 'string' ? payload.jti : undefined;
   } catch {
     return undefined;
@@ -254,6 +258,9 @@ async function serve(server: http.Server, options: DevIssuerOptions): Promise<De
   // Published at /oauth/v2/keys, oldest first; the first is also oidc-provider's own (ID tokens).
   const signingKeys: SigningKey[] = [await signingKey('dev-signing', firstKey)];
   const [providerKey] = signingKeys as [SigningKey];
+  const providerPublicKey = createPublicKey(providerKey.privateKey);
+  // Made again only when the published keys change.
+  let keySet = keySetOf(signingKeys);
   const basicSecret = randomBytes(24).toString('base64url');
   const users = new Map<string, DevUser>(DEMO_ACCOUNTS.map(({ user }) => [user.sub, user]));
   const accessTokenType = options.accessTokenType ?? 'bearer';
@@ -262,7 +269,7 @@ async function serve(server: http.Server, options: DevIssuerOptions): Promise<De
   // is no token itself.
   const storedIds = new LRUCache<string, string>({ max: 100_000 });
   const storedIdOf = async (jwt: string) => {
-    const jti = await verifiedJti(jwt, signingKeys);
+    const jti = await verifiedJti(jwt, keySet);
     return jti === undefined ? undefined : storedIds.get(jti);
   };
   /** A ZITADEL-shaped JWT for a stored access token (its claims, its lifetime). */
@@ -410,7 +417,7 @@ async function serve(server: http.Server, options: DevIssuerOptions): Promise<De
   provider.use(async (ctx, next) => {
     const hint = ctx.method === 'GET' && ctx.path === '/oidc/v1/end_session' ? ctx.query.id_token_hint : undefined;
     if (typeof hint === 'string') {
-      const azp = await compactVerify(hint, createPublicKey(providerKey.privateKey)).then(
+      const azp = await compactVerify(hint, providerPublicKey).then(
         ({ payload }) => (JSON.parse(new TextDecoder().decode(payload)) as { azp?: unknown }).azp,
         () => undefined,
       );
@@ -535,11 +542,13 @@ async function serve(server: http.Server, options: DevIssuerOptions): Promise<De
       rotations += 1;
       const key = await signingKey(`dev-signing-${rotations + 1}`, await newRsaKey());
       signingKeys.push(key);
+      keySet = keySetOf(signingKeys);
       return key.kid;
     },
     retireSigningKey(kid) {
       const index = signingKeys.findIndex((k) => k.kid === kid);
       if (index >= 0) signingKeys.splice(index, 1);
+      keySet = keySetOf(signingKeys);
     },
     async revokeToken(token) {
       const found = await provider.AccessToken.find((await storedIdOf(token)) ?? token);

@@ -149,12 +149,6 @@ describe('the playground (GraphiQL, served offline)', () => {
       await sandboxFirst.close();
     }
   }, 60_000);
-
-  it('should keep Apollo Sandbox one query parameter away', async () => {
-    const res = await fetch(`${server.url}?sandbox`, { headers: { accept: 'text/html' } });
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain('embeddable-sandbox');
-  });
 });
 
 describe('a front end using oidc-client-ts', () => {
