@@ -1,10 +1,30 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './errors.js';
-import { isLoopback } from './loopback.js';
-import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/keyFile.js';
-import { TOKEN_VALIDATION_MODES, type TokenValidationMode } from './auth/tokenValidation.js';
-import { FEDERATION_AUTH_LINKS, type FederationAuthLink } from './schema/federation.js';
-import type { PlaygroundKind } from './playground.js';
+import { isLoopback } from './http/loopback.js';
+import { KeyFileError, parseApplicationKey, type ApplicationKey } from './auth/zitadel/keyFile.js';
+
+/** A bad environment variable: names it and what is wrong; the process exits on it. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${variable}: ${problem}`, options);
+  }
+}
+
+/** ZITADEL_TOKEN_VALIDATION. */
+export const TOKEN_VALIDATION_MODES = ['introspection', 'jwt', 'auto'] as const;
+export type TokenValidationMode = (typeof TOKEN_VALIDATION_MODES)[number];
+
+/** GRAPHQL_FEDERATION_AUTH_LINK: how the subgraph links its auth directives. */
+export const FEDERATION_AUTH_LINKS = ['security', 'composed'] as const;
+export type FederationAuthLink = (typeof FEDERATION_AUTH_LINKS)[number];
+
+/** GRAPHQL_PLAYGROUND's IDEs. */
+export type PlaygroundKind = 'graphiql' | 'sandbox';
 
 /** How this server authenticates itself at ZITADEL's introspection endpoint. */
 export type ClientCredentials =

@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { App } from './app.js';
-import type { TokenValidationMode } from './auth/tokenValidation.js';
-import { clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type ZitadelConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { createLogger } from './logger.js';
+
+import { clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type TokenValidationMode, type ZitadelConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { createLogger } from './observability/logger.js';
 import type { DevIssuer } from './dev/issuer.js';
 import { FRONTEND_SCOPE } from './dev/directory.js';
-import type { PlaygroundOptions } from './playground.js';
+import type { PlaygroundOptions } from './http/playground.js';
 
 /** Entry point: configuration, start, signals. The only place that exits the process. */
 async function main(): Promise<void> {

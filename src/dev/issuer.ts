@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { compactVerify, createLocalJWKSet, decodeJwt, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { addressedToLoopback, isLoopbackOrigin, isLoopbackUrl } from '../loopback.js';
+import { addressedToLoopback, isLoopbackOrigin, isLoopbackUrl } from '../http/loopback.js';
 import {
   ACME_ORG_ID,
   applicationOf,

@@ -1,7 +1,7 @@
 // Heap cost of the token cache holding ENTRIES identities mapped from full ZITADEL introspection
 // responses (profile, email, roles, organization). Run with --expose-gc; prints one JSON line.
 import { identityFromClaims } from '../../dist/auth/identity.js';
-import { TokenCache } from '../../dist/auth/tokenCache.js';
+import { TokenCache } from '../../dist/auth/cache/tokenCache.js';
 
 const ENTRIES = Number(process.env.ENTRIES ?? 100_000);
 const exp = Math.floor(Date.now() / 1000) + 12 * 3600;

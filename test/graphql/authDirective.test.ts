@@ -5,14 +5,14 @@ import { parse, subscribe } from 'graphql';
 import { pino } from 'pino';
 import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
-import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
+import type { TokenVerifier } from '../../src/auth/verifier.js';
 import { loadGraphQLConfig } from '../../src/config.js';
 import { AuthError } from '../../src/auth/errors.js';
-import { createContextFactory, type GraphQLContext } from '../../src/context.js';
-import { translateDomainError } from '../../src/errors.js';
-import { authDirectivesTransformer } from '../../src/schema/authDirectives.js';
-import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
-import { createApolloServer } from '../../src/server.js';
+import { createContextFactory, type GraphQLContext } from '../../src/graphql/context.js';
+import { translateDomainError } from '../../src/graphql/errors.js';
+import { authDirectivesTransformer } from '../../src/graphql/schema/authDirectives.js';
+import { buildSchema, loadTypeDefs } from '../../src/graphql/schema/index.js';
+import { createApolloServer } from '../../src/graphql/apollo.js';
 
 const ALICE = identity({
   id: 'alice',

@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLObjectType } from 'graphql';
 import { pino } from 'pino';
-import { authDirectivesTransformer, fieldRequirements } from '../../src/schema/authDirectives.js';
-import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
+import { authDirectivesTransformer, fieldRequirements } from '../../src/graphql/schema/authDirectives.js';
+import { buildSchema, loadTypeDefs } from '../../src/graphql/schema/index.js';
 import { loadGraphQLConfig } from '../../src/config.js';
-import { createApolloServer } from '../../src/server.js';
+import { createApolloServer } from '../../src/graphql/apollo.js';
 import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
 

@@ -5,11 +5,11 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { getDirective } from '@graphql-tools/utils';
 import { parse, print } from 'graphql';
 import { pino } from 'pino';
-import { authDirectivesTransformer } from '../../src/schema/authDirectives.js';
-import { buildSubgraph, subgraphTypeDefs } from '../../src/schema/federation.js';
-import { buildSchema, loadTypeDefs } from '../../src/schema/index.js';
+import { authDirectivesTransformer } from '../../src/graphql/schema/authDirectives.js';
+import { buildSubgraph, subgraphTypeDefs } from '../../src/graphql/schema/federation.js';
+import { buildSchema, loadTypeDefs } from '../../src/graphql/schema/index.js';
 import { loadGraphQLConfig } from '../../src/config.js';
-import { createApolloServer } from '../../src/server.js';
+import { createApolloServer } from '../../src/graphql/apollo.js';
 import { identity } from '../helpers/identity.js';
 import { execute, fakeVerifier } from '../helpers/operation.js';
 

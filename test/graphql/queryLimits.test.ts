@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { getIntrospectionQuery } from 'graphql';
 import { pino } from 'pino';
-import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
+import type { TokenVerifier } from '../../src/auth/verifier.js';
 import { loadGraphQLConfig } from '../../src/config.js';
-import { createContextFactory } from '../../src/context.js';
-import { buildSchema } from '../../src/schema/index.js';
-import { createApolloServer } from '../../src/server.js';
+import { createContextFactory } from '../../src/graphql/context.js';
+import { buildSchema } from '../../src/graphql/schema/index.js';
+import { createApolloServer } from '../../src/graphql/apollo.js';
 import { identity } from '../helpers/identity.js';
 
 const logger = pino({ level: 'silent' });

@@ -1,8 +1,8 @@
 import type { ApolloServer } from '@apollo/server';
 import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { Identity } from '../../src/auth/identity.js';
-import type { TokenVerifier } from '../../src/auth/tokenVerifier.js';
-import { createContextFactory, type GraphQLContext } from '../../src/context.js';
+import type { TokenVerifier } from '../../src/auth/verifier.js';
+import { createContextFactory, type GraphQLContext } from '../../src/graphql/context.js';
 
 /**
  * A verifier that knows a few tokens and counts how often it is asked: stands in for

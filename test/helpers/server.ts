@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadGraphQLConfig, privateKeyJwtCredentials, type CacheConfig, type ClientCredentials, type RedisConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import type { TestIssuer } from './issuer.js';
 
 export interface TestServer {

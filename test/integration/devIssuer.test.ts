@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import { JWT_BEARER_ASSERTION_TYPE } from '../../src/auth/clientAuth.js';
-import { parseApplicationKey } from '../../src/auth/keyFile.js';
+import { JWT_BEARER_ASSERTION_TYPE } from '../../src/auth/zitadel/clientAuth.js';
+import { parseApplicationKey } from '../../src/auth/zitadel/keyFile.js';
 import { DEV_ORG_ID, OTHER_PROJECT_ID, startDevIssuer, type DevIssuer, type DevUser } from '../../src/dev/issuer.js';
 import { devIssuerKeys } from '../helpers/issuer.js';
 

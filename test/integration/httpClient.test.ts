@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient, type HttpClient } from '../../src/auth/httpClient.js';
+import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient, type HttpClient } from '../../src/auth/zitadel/httpClient.js';
 
 let server: http.Server;
 let base: string;

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { Discovery } from '../../src/auth/discovery.js';
+import { Discovery } from '../../src/auth/zitadel/discovery.js';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
-import { createHttpClient, type HttpClient } from '../../src/auth/httpClient.js';
-import { JwksStore } from '../../src/auth/jwks.js';
-import { createLogger } from '../../src/logger.js';
+import { createHttpClient, type HttpClient } from '../../src/auth/zitadel/httpClient.js';
+import { JwksStore } from '../../src/auth/zitadel/jwks.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { until } from '../helpers/until.js';
 

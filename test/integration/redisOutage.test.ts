@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { redisKeyPrefix } from '../../src/auth/redisCache.js';
-import { tokenKey } from '../../src/auth/tokenCache.js';
+import { redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
+import { tokenKey } from '../../src/auth/cache/tokenCache.js';
 import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis.js';

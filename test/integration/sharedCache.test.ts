@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { redisKeyPrefix } from '../../src/auth/redisCache.js';
-import { tokenKey } from '../../src/auth/tokenCache.js';
-import type { TokenValidationMode } from '../../src/auth/tokenValidation.js';
+import { redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
+import { tokenKey } from '../../src/auth/cache/tokenCache.js';
+import type { TokenValidationMode } from '../../src/config.js';
 import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { testRedisUrl } from '../helpers/redis.js';

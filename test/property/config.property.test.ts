@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/config.js';
 import { applicationKey } from '../helpers/keys.js';
 
 // Every variable src/config.ts reads, found in its source so a new one is fuzzed too.

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import { identityFromClaims } from '../../src/auth/identity.js';
-import { processIntrospectionResponse } from '../../src/auth/introspection.js';
+import { processIntrospectionResponse } from '../../src/auth/zitadel/introspection.js';
 import { fullResponse } from '../fixtures/zitadel.js';
 
 const NOW_MS = 1_700_000_100_000;

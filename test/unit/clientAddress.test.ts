@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { clientAddress as fromRequest, clientKey } from '../../src/clientAddress.js';
+import { clientAddress as fromRequest, clientKey } from '../../src/http/clientAddress.js';
 
 /** A request as node:http delivers it: the peer's address, and the headers it sent. */
 const from = (peer: string | undefined, forwardedFor?: string) => ({ peer, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } });

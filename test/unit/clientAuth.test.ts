@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { JWT_BEARER_ASSERTION_TYPE, assertionClaims, clientSecretBasic, privateKeyJwt } from '../../src/auth/clientAuth.js';
-import { parseApplicationKey } from '../../src/auth/keyFile.js';
+import { JWT_BEARER_ASSERTION_TYPE, assertionClaims, clientSecretBasic, privateKeyJwt } from '../../src/auth/zitadel/clientAuth.js';
+import { parseApplicationKey } from '../../src/auth/zitadel/keyFile.js';
 import { applicationKey } from '../helpers/keys.js';
 
 const fixture = applicationKey();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Deadline, Deadlines } from '../../src/deadline.js';
+import { Deadline, Deadlines } from '../../src/http/deadline.js';
 import { until } from '../helpers/until.js';
 
 describe('Deadlines', () => {

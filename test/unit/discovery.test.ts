@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DiscoveryDocumentError, discoveryUrl, parseDiscoveryResponse } from '../../src/auth/discovery.js';
+import { DiscoveryDocumentError, discoveryUrl, parseDiscoveryResponse } from '../../src/auth/zitadel/discovery.js';
 
 const ISSUER = new URL('https://acme.zitadel.cloud');
 const doc = { issuer: 'https://acme.zitadel.cloud', introspection_endpoint: 'https://acme.zitadel.cloud/oauth/v2/introspect' };

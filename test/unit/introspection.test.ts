@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
-import type { HttpResponse } from '../../src/auth/httpClient.js';
-import { processIntrospectionResponse } from '../../src/auth/introspection.js';
-import { MAX_RETRY_AFTER_SECONDS, RATE_LIMIT_RETRY_AFTER_SECONDS, retryAfter } from '../../src/auth/providerErrors.js';
+import type { HttpResponse } from '../../src/auth/zitadel/httpClient.js';
+import { processIntrospectionResponse } from '../../src/auth/zitadel/introspection.js';
+import { MAX_RETRY_AFTER_SECONDS, RATE_LIMIT_RETRY_AFTER_SECONDS, retryAfter } from '../../src/auth/zitadel/transport.js';
 import { thrown } from '../helpers/errors.js';
 import { fullResponse, inactiveResponse } from '../fixtures/zitadel.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { IntrospectionBudget } from '../../src/auth/introspectionBudget.js';
+import { IntrospectionBudget } from '../../src/auth/zitadel/budget.js';
 
 function clocked(ratePerSecond: number, concurrency: number) {
   const clock = { now: 1_000_000 };

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { IntrospectionBudgetError, ProviderUnavailableError, type ProviderFailure } from '../../src/auth/errors.js';
-import { IntrospectionBudget } from '../../src/auth/introspectionBudget.js';
-import { IntrospectionGuard, type IntrospectionGuardOptions } from '../../src/auth/introspectionGuard.js';
-import type { IntrospectionResult, Introspector } from '../../src/auth/introspection.js';
-import { createLogger } from '../../src/logger.js';
+import { IntrospectionBudget } from '../../src/auth/zitadel/budget.js';
+import { IntrospectionGuard, type IntrospectionGuardOptions } from '../../src/auth/zitadel/guard.js';
+import type { IntrospectionResult, Introspector } from '../../src/auth/zitadel/introspection.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { rejected } from '../helpers/errors.js';
 import { until } from '../helpers/until.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import pino from 'pino';
-import { JwksStore, parseJwksResponse } from '../../src/auth/jwks.js';
+import { JwksStore, parseJwksResponse } from '../../src/auth/zitadel/jwks.js';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
-import { createHttpClient } from '../../src/auth/httpClient.js';
+import { createHttpClient } from '../../src/auth/zitadel/httpClient.js';
 import { thrown } from '../helpers/errors.js';
 
 const rsa = { kty: 'RSA', kid: 'r1', n: 'AQAB', e: 'AQAB' };

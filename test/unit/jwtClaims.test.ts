@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JWTPayload } from 'jose';
-import { JWT_CLOCK_TOLERANCE_SECONDS, checkJwtClaims, checkJwtHeader, joseHeaderOf } from '../../src/auth/jwtClaims.js';
+import { JWT_CLOCK_TOLERANCE_SECONDS, checkJwtClaims, checkJwtHeader, joseHeaderOf } from '../../src/auth/zitadel/jwtClaims.js';
 import { idTokenPayload, jwtAccessTokenPayload } from '../fixtures/zitadel.js';
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');

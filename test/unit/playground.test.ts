@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { playgroundPage } from '../../src/playground.js';
+import { playgroundPage } from '../../src/http/playground.js';
 
 describe('playgroundPage', () => {
   it('should embed its settings as JSON no header value can break out of', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { MAX_OPERATION_NAME_LENGTH, QueryLimitError, limitErrorOf, requestShapeError } from '../../src/queryLimits.js';
+import { MAX_OPERATION_NAME_LENGTH, QueryLimitError, limitErrorOf, requestShapeError } from '../../src/graphql/queryLimits.js';
 
 const queryLengthError = (method: string, body: unknown, search: string, maxQueryLength: number) => requestShapeError(method, body, search, { maxQueryLength, maxBatch: 10 });
 

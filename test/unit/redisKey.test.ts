@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { KEY_PREFIX, redisKeyPrefix } from '../../src/auth/redisCache.js';
+import { KEY_PREFIX, redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
 
 const scope = { issuer: 'https://acme.zitadel.cloud/', clientId: '2345@acme', projectId: '2134', mode: 'introspection' } as const;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { TokenCache, TokenMemo, tokenKey, verdictTtlMs, type SharedCache, type Verdict } from '../../src/auth/tokenCache.js';
+import { TokenCache, TokenMemo, tokenKey, verdictTtlMs, type SharedCache, type Verdict } from '../../src/auth/cache/tokenCache.js';
 import { identity as makeIdentity } from '../helpers/identity.js';
 
 const identity = (exp: number | null) => makeIdentity({ exp });

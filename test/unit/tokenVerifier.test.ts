@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from '../../src/auth/errors.js';
-import type { Introspector } from '../../src/auth/introspection.js';
-import { TokenCache } from '../../src/auth/tokenCache.js';
-import { chooseTokenChecks, type TokenChecks } from '../../src/auth/tokenValidation.js';
-import { createTokenVerifier, introspectionCheck, type TokenCheck } from '../../src/auth/tokenVerifier.js';
-import type { Verdict } from '../../src/auth/tokenCache.js';
+import type { Introspector } from '../../src/auth/zitadel/introspection.js';
+import { TokenCache } from '../../src/auth/cache/tokenCache.js';
+import { chooseTokenChecks, type TokenChecks } from '../../src/auth/validationMode.js';
+import { createTokenVerifier, introspectionCheck, type TokenCheck } from '../../src/auth/verifier.js';
+import type { Verdict } from '../../src/auth/cache/tokenCache.js';
 import { identity } from '../helpers/identity.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 
 function memoryLogger() {
   const lines: { level: number; msg: string; code?: string; reason?: string }[] = [];

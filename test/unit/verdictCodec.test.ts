@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Verdict } from '../../src/auth/tokenCache.js';
-import { decodeVerdict, encodeVerdict, openVerdict, sealVerdict } from '../../src/auth/verdictCodec.js';
+import type { Verdict } from '../../src/auth/cache/tokenCache.js';
+import { decodeVerdict, encodeVerdict, openVerdict, sealVerdict } from '../../src/auth/cache/verdictCodec.js';
 import { identity } from '../helpers/identity.js';
 
 const full = identity({

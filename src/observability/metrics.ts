@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { IntrospectionGuard } from '../auth/zitadel/guard.js';
+import type { IntrospectionResult, Introspector } from '../auth/zitadel/introspection.js';
+import type { TokenCache } from '../auth/cache/tokenCache.js';
+import type { RequestRecord } from '../http/requestRecord.js';
+
+export interface MetricsSources {
+  readonly cache: TokenCache;
+  /** Absent when tokens are only validated locally (JWT). */
+  readonly guard: () => IntrospectionGuard | undefined;
+}
+
+/**
+ * Prometheus metrics (`GET /metrics`). Counters the auth layer keeps anyway (cache statistics,
+ * budget refusals, the breaker's state) are read at scrape time, so the hot path pays nothing
+ * for them; requests and introspection calls are observed as they end.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'status' | 'outcome'>;
+  readonly #requestDuration: Histogram;
+  readonly #introspectionDuration: Histogram<'result'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.#requests = new Counter({
+      name: 'graphql_requests_total',
+      help: 'GraphQL HTTP requests by status and outcome (OK or the first error code).',
+      labelNames: ['status', 'outcome'],
+      registers,
+    });
+    this.#requestDuration = new Histogram({
+      name: 'graphql_request_duration_seconds',
+      help: 'Time from a GraphQL request arriving to its response ending.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#introspectionDuration = new Histogram({
+      name: 'zitadel_introspection_duration_seconds',
+      help: "Calls to ZITADEL's introspection endpoint, by result (active, inactive, error).",
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    const { cache, guard } = sources;
+    countFrom('auth_cache_hits_total', 'Token lookups answered from memory with an identity.', () => cache.stats.hits, registers);
+    countFrom('auth_cache_negative_hits_total', 'Token lookups answered from memory with a refusal (inactive or expired).', () => cache.stats.negativeHits, registers);
+    countFrom('auth_cache_misses_total', 'Token lookups that had to be checked (Redis, introspection or JWT validation).', () => cache.stats.misses, registers);
+    countFrom('zitadel_introspection_budget_rejections_total', 'Requests refused (429) because the introspection budget was spent.', () => guard()?.stats.budgetRejections ?? 0, registers);
+    new Gauge({
+      name: 'auth_cache_entries',
+      help: 'Verdicts held in memory.',
+      registers,
+      collect() {
+        this.set(cache.size);
+      },
+    });
+    new Gauge({
+      name: 'zitadel_circuit_open',
+      help: '1 while the introspection circuit breaker is open (failing fast, probing in the background).',
+      registers,
+      collect() {
+        this.set(guard()?.open ? 1 : 0);
+      },
+    });
+  }
+
+  requestEnded(record: RequestRecord, status: number): void {
+    this.#requests.inc({ status, outcome: record.outcome });
+    this.#requestDuration.observe((performance.now() - record.startedAt) / 1000);
+  }
+
+  /** The introspection client, timed. */
+  timed(introspector: Introspector): Introspector {
+    const histogram = this.#introspectionDuration;
+    return {
+      async introspect(token, client) {
+        const end = histogram.startTimer();
+        let result: IntrospectionResult | undefined;
+        try {
+          result = await introspector.introspect(token, client);
+          return result;
+        } finally {
+          end({ result: result === undefined ? 'error' : result.active ? 'active' : 'inactive' });
+        }
+      },
+    };
+  }
+}
+
+/** A counter whose value a component keeps; Prometheus sees it grow by what it grew since the last scrape. */
+function countFrom(name: string, help: string, read: () => number, registers: Registry[]): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const value = read();
+      if (value > reported) this.inc(value - reported);
+      reported = value;
+    },
+  });
+}

@@ -1,5 +1,0 @@
-import type { Resolvers } from '../../generated/graphql.js';
-import { Query } from './Query.js';
-import { User } from './User.js';
-
-export const resolvers: Resolvers = { Query, User };
