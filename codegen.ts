@@ -19,7 +19,7 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         contextType: './context.js#GraphQLContext',
-        mappers: { User: '../auth/identity.js#Identity' },
+        mappers: { User: '../auth/index.js#Identity' },
         enumsAsTypes: true,
         avoidOptionals: false,
         strictScalars: true,

@@ -16,11 +16,11 @@ export class ConfigError extends Error {
 }
 
 /** ZITADEL_TOKEN_VALIDATION. */
-export const TOKEN_VALIDATION_MODES = ['introspection', 'jwt', 'auto'] as const;
+const TOKEN_VALIDATION_MODES = ['introspection', 'jwt', 'auto'] as const;
 export type TokenValidationMode = (typeof TOKEN_VALIDATION_MODES)[number];
 
 /** GRAPHQL_FEDERATION_AUTH_LINK: how the subgraph links its auth directives. */
-export const FEDERATION_AUTH_LINKS = ['security', 'composed'] as const;
+const FEDERATION_AUTH_LINKS = ['security', 'composed'] as const;
 export type FederationAuthLink = (typeof FEDERATION_AUTH_LINKS)[number];
 
 /** GRAPHQL_PLAYGROUND's IDEs. */

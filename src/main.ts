@@ -17,21 +17,10 @@ async function main(): Promise<void> {
   const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config);
   const zitadel = config.zitadel ?? dev!.zitadel;
 
-  const app = createApp({
-    zitadel,
-    cache: config.cache,
-    introspectionBudget: config.introspectionBudget,
-    tokenValidation: config.tokenValidation,
-    redis: config.redis,
-    corsOrigins: config.corsOrigins,
-    trustProxyHops: config.trustProxyHops,
-    graphql: config.graphql,
-    logger,
-    federation: config.federation,
-    federationAuthLink: config.federationAuthLink,
-    playground: playgroundOptions(config, dev),
-    ...(dev ? { loopbackHostOnly: !config.exposeDevIssuer } : {}),
-  });
+  const app = createApp(
+    { ...config, zitadel, playground: playgroundOptions(config, dev), loopbackHostOnly: dev !== undefined && !config.exposeDevIssuer },
+    { logger },
+  );
   const url = await app.listen(config.port, config.host).catch((error: unknown) => exitOnListenError(error, config));
   const { credentials } = zitadel;
   logger.info(

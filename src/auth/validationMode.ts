@@ -1,6 +1,6 @@
 import type { TokenValidationMode } from '../config.js';
 import { joseHeaderOf } from './zitadel/jwtClaims.js';
-import type { TokenCheck } from './verifier.js';
+import type { TokenCheck } from './verdict.js';
 
 
 export interface TokenCheckFactories {

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
+import { OutageLog } from '../observability/outageLog.js';
+import type { TokenCache } from './cache/tokenCache.js';
 import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from './errors.js';
-import { identityFromClaims, type Identity, type IdentityOptions } from './identity.js';
-import type { Introspector } from './zitadel/introspection.js';
-import { PASSING_REJECTIONS } from './zitadel/jwtClaims.js';
-import { createOutageLog } from '../observability/outageLog.js';
-import { asProviderError } from './zitadel/transport.js';
-import type { TokenCache, TokenMemo, Verdict } from './cache/tokenCache.js';
+import type { Identity } from './identity.js';
 import type { TokenChecks } from './validationMode.js';
+import type { TokenCheck, Verdict } from './verdict.js';
+import { PASSING_REJECTIONS } from './zitadel/jwtClaims.js';
+import { asProviderError, logProviderOutage } from './zitadel/transport.js';
 
 /**
  * `client` (where verifying methods take it): who presents the token, an address, for the
@@ -15,48 +15,18 @@ import type { TokenChecks } from './validationMode.js';
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
   verify(token: string, client?: string): Promise<Identity>;
-  /** The verdict this process already holds for the token, without waiting: the hot path. */
-  known(token: string, memo?: TokenMemo): Verdict | undefined;
+  /**
+   * The verdict this process already holds for the token, without waiting: the hot path.
+   * `connection` (the request's socket) remembers its last token, so its next requests skip
+   * hashing it.
+   */
+  known(token: string, connection?: object): Verdict | undefined;
   /**
    * The identity as introspection sees it (scopes, profile, email), for a token validated
    * locally as a JWT, which carries none of these; cached like any verdict. Undefined when this
    * server never introspects (ZITADEL_TOKEN_VALIDATION=jwt).
    */
   readonly introspect?: ((token: string, client?: string) => Promise<Identity>) | undefined;
-}
-
-/**
- * One way of checking a token (introspection, local JWT validation), mapped to a verdict.
- * Throws ProviderUnavailableError when it cannot decide.
- */
-export interface TokenCheck {
-  check(token: string, client?: string): Promise<Verdict>;
-}
-
-/**
- * Introspection (RFC 7662) as a token check; logs ZITADEL's outages once per change of state.
- * `options.projectId` decides which roles claim counts (see IdentityOptions).
- */
-export function introspectionCheck(introspector: Introspector, logger: Logger, options: IdentityOptions = {}): TokenCheck {
-  const outage = createOutageLog(logger, 'token introspection');
-  return {
-    async check(token, client) {
-      let result;
-      try {
-        result = await introspector.introspect(token, client);
-      } catch (error) {
-        // Our own budget said no: not an outage, and mapped to 429 by the schema layer.
-        if (error instanceof IntrospectionBudgetError) throw error;
-        const failure = asProviderError(error, 'introspection failed');
-        outage.failed(failure);
-        throw failure;
-      }
-      outage.succeeded();
-      if (!result.active) return result;
-      const identity = identityFromClaims(result.claims, options);
-      return identity ? { active: true, identity } : { active: false, reason: 'no_subject' };
-    },
-  };
 }
 
 export interface TokenVerifierOptions {
@@ -74,7 +44,7 @@ const introspected = (verdict: Verdict) => !verdict.active || verdict.identity.s
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const { checks, cache, logger } = options;
-  const unexpected = createOutageLog(logger, 'token verification');
+  const unexpected = new OutageLog(logger, 'token verification');
 
   async function decide(check: TokenCheck, token: string, client: string | undefined): Promise<Verdict> {
     let verdict: Verdict;
@@ -83,7 +53,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     } catch (error) {
       if (error instanceof ProviderUnavailableError || error instanceof IntrospectionBudgetError) throw error;
       const failure = asProviderError(error, 'token check failed');
-      unexpected.failed(failure);
+      logProviderOutage(unexpected, failure);
       throw failure;
     }
     if (!verdict.active) {
@@ -105,8 +75,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     async verify(token, client) {
       return identityOf(await cache.get(token, () => decide(checks.decide(token), token, client)));
     },
-    known(token, memo) {
-      return cache.peek(token, memo);
+    known(token, connection) {
+      return cache.peek(token, connection);
     },
     // Replaces the local verdict: a revocation introspection reports is then seen at once.
     introspect: introspection && (async (token, client) => identityOf(await cache.get(token, () => decide(introspection, token, client), introspected))),

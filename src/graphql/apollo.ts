@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -7,8 +7,7 @@ import type { Logger } from 'pino';
 import type { GraphQLConfig } from '../config.js';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode, translateDomainError } from './errors.js';
-import { applyAuthStatus } from './authStatus.js';
-import { noteOutcome } from './requestOutcome.js';
+import { responsePlugin } from './responsePlugin.js';
 import { DEMO_DOCUMENT } from '../http/playground.js';
 import { limitErrorOf, queryLimitRules } from './queryLimits.js';
 
@@ -70,23 +69,4 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       ...(options.plugins ?? []),
     ],
   });
-}
-
-/**
- * Our one plugin with a per-request hook (Apollo pays per plugin and per hook): the HTTP status
- * of auth failures, then the outcome for the request's log line.
- */
-function responsePlugin(): ApolloServerPlugin<GraphQLContext> {
-  // Stateless, so one listener (and one settled promise of it) serves every request: no async
-  // function call per request and hook.
-  const done = Promise.resolve();
-  const listener: GraphQLRequestListener<GraphQLContext> = {
-    willSendResponse(requestContext) {
-      applyAuthStatus(requestContext);
-      noteOutcome(requestContext);
-      return done;
-    },
-  };
-  const started = Promise.resolve(listener);
-  return { requestDidStart: () => started };
 }

@@ -1,47 +1,66 @@
-import DataLoader from 'dataloader';
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseAuthorization, type BearerCredential } from '../auth/bearer.js';
-import { AuthError } from '../auth/errors.js';
-import type { Identity } from '../auth/identity.js';
-import { TokenMemo, type Verdict } from '../auth/cache/tokenCache.js';
-import type { TokenVerifier } from '../auth/verifier.js';
-import type { Deadline } from '../http/deadline.js';
-import type { RequestRecord } from '../http/requestRecord.js';
+import { AuthError, parseAuthorization, type BearerCredential, type Identity, type TokenVerifier } from '../auth/index.js';
+
+/** Told what the request's authentication did, for its log line and metrics; never the token. */
+export interface AuthObserver {
+  /** The token's verdict was in this process's memory. */
+  authFromMemory(): void;
+  /** The token had to be checked (Redis, introspection, JWT validation); `ms` waited for it. */
+  authChecked(ms: number): void;
+  /** Why the caller was refused (`missing_token`, `expired`, `id_token`, ...). */
+  authRefused(reason: string): void;
+}
+
+/** Told what the request did: its authentication, and the operation's name and outcome. */
+export interface RequestObserver extends AuthObserver {
+  /** `outcome`: `OK`, or the first error's code. */
+  operationEnded(name: string | null, outcome: string): void;
+}
+
+/** What the HTTP edge knows of a request that its context needs. */
+export interface RequestScope {
+  /** Its `signal` aborts when the request's deadline passes; read only when something must wait. */
+  readonly deadline?: { readonly signal: AbortSignal };
+  readonly observer?: RequestObserver;
+  /** The request's connection: it remembers the last token it presented (see TokenVerifier.known). */
+  readonly connection?: object;
+  /** Who sent the request (an address), asked only when the token has to be checked. */
+  readonly client?: () => string;
+}
 
 export interface GraphQLContext {
   readonly auth: RequestAuth;
-  /** What the request did, for its log line and metrics (absent outside the HTTP edge). */
-  readonly record?: RequestRecord | undefined;
-  /** Aborts when the request's deadline passes: slow work should stop then. */
+  /** Absent outside the HTTP edge. */
+  readonly observer?: RequestObserver | undefined;
+  /** Aborts when the request's deadline passes. */
   readonly signal: AbortSignal;
 }
 
+/** Outside the HTTP edge (tests, executeOperation) there is no deadline: a signal that never aborts. */
+const NEVER = new AbortController().signal;
+
 /**
  * The caller of one request. Creating it costs a header parse and nothing else; the token is
- * verified only when a protected field asks, and at most once per request however many ask
- * (a per-request DataLoader; the cross-request cache sits behind the verifier).
+ * verified only when a protected field asks, and at most once per request however many ask:
+ * the identity is one memoised promise (the cross-request cache sits behind the verifier).
  */
 export class RequestAuth {
   readonly credential: BearerCredential;
-  #identity: Identity | undefined;
-  /** What the token cache held when first asked (null: nothing); asked once per request. */
-  #known: Verdict | null | undefined;
-  #loader: DataLoader<string, Identity> | undefined;
-  #introspected: Promise<Identity> | undefined;
   readonly #verifier: TokenVerifier;
-  readonly #deadline: Deadline | undefined;
-  readonly #record: RequestRecord | undefined;
-  readonly #memo: TokenMemo | undefined;
-  /** Who sent the request (an address), asked only when the token has to be checked. */
-  readonly #client: (() => string) | undefined;
+  readonly #scope: RequestScope;
+  /** The caller, once known. */
+  #identity: Identity | undefined;
+  /** Memory was asked (once per request). */
+  #looked = false;
+  /** Memory holds a refusal: its reason. */
+  #refusedFor: string | undefined;
+  #pending: Promise<Identity> | undefined;
+  #introspected: Promise<Identity> | undefined;
 
-  constructor(credential: BearerCredential, verifier: TokenVerifier, deadline?: Deadline, record?: RequestRecord, memo?: TokenMemo, client?: () => string) {
+  constructor(credential: BearerCredential, verifier: TokenVerifier, scope: RequestScope = {}) {
     this.credential = credential;
     this.#verifier = verifier;
-    this.#deadline = deadline;
-    this.#record = record;
-    this.#memo = memo;
-    this.#client = client;
+    this.#scope = scope;
   }
 
   /** True when a token was presented, whether or not it turns out valid. */
@@ -51,14 +70,16 @@ export class RequestAuth {
 
   /**
    * The caller when known without waiting (verified earlier in this request, or remembered by
-   * the token cache): protected fields then resolve without a promise, a DataLoader or a timer.
+   * the token cache): protected fields then resolve without a promise or a timer.
    */
   get current(): Identity | undefined {
-    if (this.#identity === undefined && this.#known === undefined && this.credential.kind === 'token') {
-      this.#known = this.#verifier.known(this.credential.token, this.#memo) ?? null;
-      if (this.#known) {
-        if (this.#record) this.#record.auth = 'cache';
-        if (this.#known.active) this.#identity = this.#known.identity;
+    if (!this.#looked && this.credential.kind === 'token') {
+      this.#looked = true;
+      const known = this.#verifier.known(this.credential.token, this.#scope.connection);
+      if (known) {
+        this.#scope.observer?.authFromMemory();
+        if (known.active) this.#identity = known.identity;
+        else this.#refusedFor = known.reason ?? 'inactive';
       }
     }
     return this.#identity;
@@ -67,7 +88,9 @@ export class RequestAuth {
   /** The verified caller; rejects with AuthError, ProviderUnavailableError, or the signal's reason. */
   require(): Promise<Identity> {
     const current = this.current;
-    return current ? Promise.resolve(current) : this.#noteFailure(this.#require());
+    if (current) return Promise.resolve(current);
+    this.#pending ??= this.#verify();
+    return this.#pending;
   }
 
   /**
@@ -79,61 +102,45 @@ export class RequestAuth {
     const identity = await this.require();
     const { introspect } = this.#verifier;
     if (identity.scopes !== null || !introspect || this.credential.kind !== 'token') return identity;
-    if (!this.#introspected) {
-      const started = performance.now();
-      const record = this.#record;
-      this.#introspected = untilAborted(introspect(this.credential.token, this.#client?.()), this.#deadline?.signal).finally(() => {
-        if (!record) return;
-        record.auth = 'checked';
-        record.authMs = (record.authMs ?? 0) + performance.now() - started;
-      });
-    }
-    this.#identity = await this.#noteFailure(this.#introspected);
+    const { token } = this.credential;
+    this.#introspected ??= this.#checked(introspect(token, this.#scope.client?.()));
+    this.#identity = await this.#introspected;
     return this.#identity;
   }
 
-  /** Why the caller was refused, for the request's log line. */
-  async #noteFailure(identity: Promise<Identity>): Promise<Identity> {
-    try {
-      return await identity;
-    } catch (error) {
-      if (error instanceof AuthError && this.#record) this.#record.authFailure = error.detail ?? error.reason;
+  async #verify(): Promise<Identity> {
+    const { credential } = this;
+    if (credential.kind !== 'token' || this.#refusedFor !== undefined) {
+      // Refused moments ago (or expired): no need to ask again.
+      const reason = credential.kind === 'none' ? 'missing_token' : credential.kind === 'malformed' ? 'malformed_token' : 'invalid_token';
+      const error = new AuthError(reason, this.#refusedFor);
+      this.#scope.observer?.authRefused(error.detail ?? error.reason);
       throw error;
     }
+    this.#identity = await this.#checked(this.#verifier.verify(credential.token, this.#scope.client?.()));
+    return this.#identity;
   }
 
-  async #require(): Promise<Identity> {
-    const current = this.current;
-    if (current) return current;
-    // Refused moments ago (or expired): no need to ask again.
-    if (this.#known?.active === false) throw new AuthError('invalid_token', this.#known.reason);
-    const { credential } = this;
-    if (credential.kind === 'none') throw new AuthError('missing_token');
-    if (credential.kind === 'malformed') throw new AuthError('malformed_token');
-    // Made on first use, so a request without protected fields allocates nothing for auth.
-    this.#loader ??= new DataLoader<string, Identity>(
-      (tokens) => Promise.all(tokens.map((token) => this.#verifier.verify(token, this.#client?.()).catch((error: unknown) => error as Error))),
-      { batch: false },
-    );
+  /**
+   * A check under way: timed and its refusal noted for the log line, and given up when the
+   * deadline passes. The check itself goes on: other requests may share it, it is bounded by
+   * ZITADEL_TIMEOUT_MS, and its verdict is cached for the retry.
+   */
+  async #checked(check: Promise<Identity>): Promise<Identity> {
+    const { observer, deadline } = this.#scope;
     const started = performance.now();
     try {
-      this.#identity = await untilAborted(this.#loader.load(credential.token), this.#deadline?.signal);
-      return this.#identity;
+      return await (deadline ? untilAborted(check, deadline.signal) : check);
+    } catch (error) {
+      if (error instanceof AuthError) observer?.authRefused(error.detail ?? error.reason);
+      throw error;
     } finally {
-      if (this.#record && this.#record.auth === null) {
-        this.#record.auth = 'checked';
-        this.#record.authMs = performance.now() - started;
-      }
+      observer?.authChecked(performance.now() - started);
     }
   }
 }
 
-/**
- * Stops waiting when `signal` aborts. The introspection itself goes on: other requests may
- * share it, it is bounded by ZITADEL_TIMEOUT_MS, and its verdict is cached for the retry.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
@@ -149,8 +156,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 class RequestContext implements GraphQLContext {
   constructor(
     readonly auth: RequestAuth,
-    readonly deadline: Deadline | undefined,
-    readonly record: RequestRecord | undefined,
+    readonly observer: RequestObserver | undefined,
+    readonly deadline: RequestScope['deadline'],
   ) {}
 
   get signal(): AbortSignal {
@@ -158,22 +165,7 @@ class RequestContext implements GraphQLContext {
   }
 }
 
-/** Outside the HTTP edge (tests, executeOperation) there is no deadline: a signal that never aborts. */
-const NEVER = new AbortController().signal;
-
-/**
- * Contexts for requests. `connection` (the request's socket) keys a memo of the last token it
- * presented, released with the connection; `client` tells who sent the request.
- */
-export function createContextFactory(verifier: TokenVerifier) {
-  const memos = new WeakMap<object, TokenMemo>();
-  return (headers: IncomingHttpHeaders, deadline?: Deadline, record?: RequestRecord, connection?: object, client?: () => string): GraphQLContext => {
-    const credential = parseAuthorization(headers.authorization);
-    let memo: TokenMemo | undefined;
-    if (connection && credential.kind === 'token') {
-      memo = memos.get(connection);
-      if (!memo) memos.set(connection, (memo = new TokenMemo()));
-    }
-    return new RequestContext(new RequestAuth(credential, verifier, deadline, record, memo, client), deadline, record);
-  };
+/** The context of a request with these headers. */
+export function createContext(verifier: TokenVerifier, headers: IncomingHttpHeaders, scope: RequestScope = {}): GraphQLContext {
+  return new RequestContext(new RequestAuth(parseAuthorization(headers.authorization), verifier, scope), scope.observer, scope.deadline);
 }

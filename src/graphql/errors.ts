@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { AuthError, IntrospectionBudgetError, ProviderUnavailableError, type AuthFailureReason } from '../auth/errors.js';
+import { AuthError, IntrospectionBudgetError, ProviderUnavailableError, type AuthFailureReason } from '../auth/index.js';
 
 /** Codes a client sees in `errors[].extensions.code`; stable, part of the API. */
 export const ErrorCode = {

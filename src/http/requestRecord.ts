@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestObserver } from '../graphql/context.js';
 
 /** How the caller's token was known: from this process's memory, or checked (introspection, JWT, Redis). */
 export type AuthSource = 'cache' | 'checked';
 
 /**
- * What one request did, filled in by the parts that know (the HTTP edge, the token check, the
- * Apollo plugin) and written once as the request's log line and metrics. Holds no token.
+ * What one request did, written once as its log line and metrics. The edge owns it; the
+ * context's verification and the response plugin feed it through RequestObserver. Holds no token.
  */
-export class RequestRecord {
+export class RequestRecord implements RequestObserver {
   readonly startedAt = performance.now();
   operationName: string | null = null;
   /** `OK`, or the first error's code. */
@@ -20,6 +21,24 @@ export class RequestRecord {
   authFailure: string | null = null;
 
   constructor(readonly id: string) {}
+
+  authFromMemory(): void {
+    this.auth = 'cache';
+  }
+
+  authChecked(ms: number): void {
+    this.auth = 'checked';
+    this.authMs = (this.authMs ?? 0) + ms;
+  }
+
+  authRefused(reason: string): void {
+    this.authFailure = reason;
+  }
+
+  operationEnded(name: string | null, outcome: string): void {
+    this.operationName = name;
+    this.outcome = outcome;
+  }
 }
 
 // Generous for trace ids and UUIDs, nothing that could break a log line or a header.

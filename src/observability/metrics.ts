@@ -1,13 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { IntrospectionGuard } from '../auth/zitadel/guard.js';
-import type { IntrospectionResult, Introspector } from '../auth/zitadel/introspection.js';
-import type { TokenCache } from '../auth/cache/tokenCache.js';
-import type { RequestRecord } from '../http/requestRecord.js';
+import type { Auth, Verdict } from '../auth/index.js';
 
-export interface MetricsSources {
-  readonly cache: TokenCache;
-  /** Absent when tokens are only validated locally (JWT). */
-  readonly guard: () => IntrospectionGuard | undefined;
+/** What a finished request tells the metrics. */
+export interface RequestSummary {
+  /** performance.now() when it arrived. */
+  readonly startedAt: number;
+  /** `OK`, or the first error's code. */
+  readonly outcome: string;
 }
 
 /**
@@ -21,7 +20,7 @@ export class Metrics {
   readonly #requestDuration: Histogram;
   readonly #introspectionDuration: Histogram<'result'>;
 
-  constructor(sources: MetricsSources) {
+  constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.#requests = new Counter({
@@ -43,11 +42,16 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    const { cache, guard } = sources;
+  }
+
+  /** Reports what `auth` counts anyway (cache statistics, budget refusals, the breaker), read at scrape time. */
+  watch(auth: Pick<Auth, 'cache' | 'guard'>): void {
+    const registers = [this.registry];
+    const { cache, guard } = auth;
     countFrom('auth_cache_hits_total', 'Token lookups answered from memory with an identity.', () => cache.stats.hits, registers);
     countFrom('auth_cache_negative_hits_total', 'Token lookups answered from memory with a refusal (inactive or expired).', () => cache.stats.negativeHits, registers);
     countFrom('auth_cache_misses_total', 'Token lookups that had to be checked (Redis, introspection or JWT validation).', () => cache.stats.misses, registers);
-    countFrom('zitadel_introspection_budget_rejections_total', 'Requests refused (429) because the introspection budget was spent.', () => guard()?.stats.budgetRejections ?? 0, registers);
+    countFrom('zitadel_introspection_budget_rejections_total', 'Requests refused (429) because the introspection budget was spent.', () => guard?.stats.budgetRejections ?? 0, registers);
     new Gauge({
       name: 'auth_cache_entries',
       help: 'Verdicts held in memory.',
@@ -61,32 +65,20 @@ export class Metrics {
       help: '1 while the introspection circuit breaker is open (failing fast, probing in the background).',
       registers,
       collect() {
-        this.set(guard()?.open ? 1 : 0);
+        this.set(guard?.open ? 1 : 0);
       },
     });
   }
 
-  requestEnded(record: RequestRecord, status: number): void {
-    this.#requests.inc({ status, outcome: record.outcome });
-    this.#requestDuration.observe((performance.now() - record.startedAt) / 1000);
+  requestEnded(request: RequestSummary, status: number): void {
+    this.#requests.inc({ status, outcome: request.outcome });
+    this.#requestDuration.observe((performance.now() - request.startedAt) / 1000);
   }
 
-  /** The introspection client, timed. */
-  timed(introspector: Introspector): Introspector {
-    const histogram = this.#introspectionDuration;
-    return {
-      async introspect(token, client) {
-        const end = histogram.startTimer();
-        let result: IntrospectionResult | undefined;
-        try {
-          result = await introspector.introspect(token, client);
-          return result;
-        } finally {
-          end({ result: result === undefined ? 'error' : result.active ? 'active' : 'inactive' });
-        }
-      },
-    };
-  }
+  /** An introspection call ended: its duration, and its verdict (undefined when it failed). */
+  readonly introspectionEnded = (ms: number, verdict: Verdict | undefined): void => {
+    this.#introspectionDuration.observe({ result: verdict === undefined ? 'error' : verdict.active ? 'active' : 'inactive' }, ms / 1000);
+  };
 }
 
 /** A counter whose value a component keeps; Prometheus sees it grow by what it grew since the last scrape. */

@@ -1,27 +1,36 @@
 import type { Logger } from 'pino';
-import type { ProviderUnavailableError } from '../auth/errors.js';
 
-/** Logs provider trouble once per change of state (outage, recovery), not once per request. */
-export interface OutageLog {
-  failed(failure: ProviderUnavailableError): void;
-  succeeded(): void;
-}
+/**
+ * Logs a dependency's trouble once per change of state, not once per request or retry: when an
+ * outage starts or changes kind, and when it ends. ZITADEL (introspection, discovery, the signing
+ * keys) and Redis each keep one.
+ */
+export class OutageLog {
+  #kind: string | undefined;
 
-/** `subject` names what recovers in the recovery line, e.g. "token introspection". */
-export function createOutageLog(logger: Logger, subject: string): OutageLog {
-  let outage: string | undefined;
-  return {
-    failed(failure) {
-      if (outage === failure.code) return;
-      outage = failure.code;
-      // A rejected key or a broken answer needs an operator; the rest passes by itself.
-      const level = failure.code === 'CLIENT_AUTH_REJECTED' || failure.code === 'PROVIDER_ERROR' ? 'error' : 'warn';
-      logger[level]({ code: failure.code, err: failure.cause }, `cannot verify tokens: ${failure.message}`);
-    },
-    succeeded() {
-      if (outage === undefined) return;
-      logger.info({ after: outage }, `${subject} recovered`);
-      outage = undefined;
-    },
-  };
+  /** `subject` names what recovers in the recovery line, e.g. "token introspection". */
+  constructor(
+    readonly logger: Logger,
+    readonly subject: string,
+  ) {}
+
+  /** True between a failure and the next success. */
+  get ongoing(): boolean {
+    return this.#kind !== undefined;
+  }
+
+  /** Logs the failure unless an outage of this `kind` is already logged; true when it logged. */
+  failed(kind: string, level: 'warn' | 'error', fields: Readonly<Record<string, unknown>>, message: string): boolean {
+    if (this.#kind === kind) return false;
+    this.#kind = kind;
+    this.logger[level](fields, message);
+    return true;
+  }
+
+  /** Ends the outage, logging its recovery once. */
+  succeeded(): void {
+    if (this.#kind === undefined) return;
+    this.logger.info({ after: this.#kind }, `${this.subject} recovered`);
+    this.#kind = undefined;
+  }
 }

@@ -8,7 +8,7 @@ import { execute, fakeVerifier } from '../helpers/operation.js';
 import type { TokenVerifier } from '../../src/auth/verifier.js';
 import { loadGraphQLConfig } from '../../src/config.js';
 import { AuthError } from '../../src/auth/errors.js';
-import { createContextFactory, type GraphQLContext } from '../../src/graphql/context.js';
+import { createContext, type GraphQLContext } from '../../src/graphql/context.js';
 import { translateDomainError } from '../../src/graphql/errors.js';
 import { authDirectivesTransformer } from '../../src/graphql/schema/authDirectives.js';
 import { buildSchema, loadTypeDefs } from '../../src/graphql/schema/index.js';
@@ -172,7 +172,7 @@ describe('@authenticated on a subscription field', () => {
   async function subscribeAs(token: string | undefined) {
     const { v, calls } = verifier();
     const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
-    const result = await subscribe({ schema, document: parse('subscription { ticks }'), contextValue: createContextFactory(v)(headers) });
+    const result = await subscribe({ schema, document: parse('subscription { ticks }'), contextValue: createContext(v, headers) });
     return { result, calls };
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { GraphQLFormattedError } from 'graphql';
-import { authStatus } from '../../src/graphql/authStatus.js';
+import { authStatus } from '../../src/graphql/responsePlugin.js';
 
 const unauth = (path: string[]): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'UNAUTHENTICATED' } });
 const down = (path: string[], retryAfterSeconds = 5): GraphQLFormattedError => ({ message: 'x', path, extensions: { code: 'AUTH_PROVIDER_UNAVAILABLE', retryAfterSeconds } });

@@ -3,7 +3,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { pino } from 'pino';
 import type { TokenVerifier } from '../../src/auth/verifier.js';
 import { loadGraphQLConfig } from '../../src/config.js';
-import { createContextFactory } from '../../src/graphql/context.js';
+import { createContext } from '../../src/graphql/context.js';
 import { buildSchema } from '../../src/graphql/schema/index.js';
 import { createApolloServer } from '../../src/graphql/apollo.js';
 import { identity } from '../helpers/identity.js';
@@ -27,7 +27,7 @@ function countingVerifier() {
 async function run(env: Record<string, string>, query: string, production = false) {
   const server = createApolloServer({ schema, logger, graphql: loadGraphQLConfig(env, production) });
   const { v, calls } = countingVerifier();
-  const res = await server.executeOperation({ query }, { contextValue: createContextFactory(v)({ authorization: 'Bearer good' }) });
+  const res = await server.executeOperation({ query }, { contextValue: createContext(v, { authorization: 'Bearer good' }) });
   if (res.body.kind !== 'single') throw new Error('expected a single result');
   return { status: res.http.status, result: res.body.singleResult, resolved: calls.count };
 }

@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import { AuthError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { Identity } from '../../src/auth/identity.js';
 import type { TokenVerifier } from '../../src/auth/verifier.js';
-import { createContextFactory, type GraphQLContext } from '../../src/graphql/context.js';
+import { createContext, type GraphQLContext } from '../../src/graphql/context.js';
 
 /**
  * A verifier that knows a few tokens and counts how often it is asked: stands in for
@@ -28,7 +28,7 @@ export function fakeVerifier(identities: Readonly<Record<string, Identity>>, beh
 /** Runs one operation through Apollo (plugins included) as the bearer of `token`. */
 export async function execute(server: ApolloServer<GraphQLContext>, query: string, token: string | undefined, verifier: TokenVerifier) {
   const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  const res = await server.executeOperation({ query }, { contextValue: createContextFactory(verifier)(headers) });
+  const res = await server.executeOperation({ query }, { contextValue: createContext(verifier, headers) });
   if (res.body.kind !== 'single') throw new Error('expected a single result');
   return { status: res.http.status, headers: res.http.headers, result: res.body.singleResult };
 }

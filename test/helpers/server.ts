@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createApp, type App, type AppOptions } from '../../src/app.js';
+import { createApp, type App, type AppConfig, type AppDeps } from '../../src/app.js';
 import { loadGraphQLConfig, privateKeyJwtCredentials, type CacheConfig, type ClientCredentials, type RedisConfig } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { TestIssuer } from './issuer.js';
@@ -31,24 +31,24 @@ export interface TestServerOptions {
   readonly timeoutMs?: number;
   /** Default: the issuer's key; null: none (JWT validation needs none). */
   readonly credentials?: ClientCredentials | null;
-  readonly tokenValidation?: AppOptions['tokenValidation'];
-  readonly jwks?: AppOptions['jwks'];
+  readonly tokenValidation?: AppConfig['tokenValidation'];
   readonly production?: boolean;
-  readonly discoveryBackoff?: AppOptions['discoveryBackoff'];
   readonly federation?: boolean;
-  readonly federationAuthLink?: AppOptions['federationAuthLink'];
+  readonly federationAuthLink?: AppConfig['federationAuthLink'];
   /** Default: generous (1000/s, 100 in flight), so only tests about the budget meet it. */
-  readonly introspectionBudget?: AppOptions['introspectionBudget'];
-  /** Default: the breaker's threshold, with short retries and probes. */
-  readonly guard?: AppOptions['guard'];
+  readonly introspectionBudget?: AppConfig['introspectionBudget'];
+  /** The clock of ZITADEL's answers (breaker, key store, JWT validation); default Date.now. */
+  readonly now?: AppDeps['now'];
+  /** Default: the breaker's threshold and the key store's cooldowns, with short retries, probes and discovery backoff. */
+  readonly timings?: AppDeps['timings'];
   /** As without ZITADEL_ISSUER: answer requests to a loopback Host only. */
   readonly loopbackHostOnly?: boolean;
   /** TRUST_PROXY_HOPS; default 0. */
   readonly trustProxyHops?: number;
   /** Default `*`. */
-  readonly corsOrigins?: AppOptions['corsOrigins'];
+  readonly corsOrigins?: AppConfig['corsOrigins'];
   /** Outside production; default: GraphiQL, no headers, no login. */
-  readonly playground?: AppOptions['playground'];
+  readonly playground?: AppConfig['playground'];
   /** GRAPHQL_* variables, read as loadConfig reads them. */
   readonly env?: Record<string, string>;
 }
@@ -62,29 +62,36 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       done();
     },
   });
-  const app = createApp({
-    zitadel: {
-      issuer: new URL(options.issuer.issuer),
-      credentials: options.credentials === null ? undefined : (options.credentials ?? privateKeyJwtCredentials(options.issuer.keyJson, 'test key')),
-      projectId: options.issuer.projectId,
-      timeoutMs: options.timeoutMs ?? 2000,
+  const app = createApp(
+    {
+      zitadel: {
+        issuer: new URL(options.issuer.issuer),
+        credentials: options.credentials === null ? undefined : (options.credentials ?? privateKeyJwtCredentials(options.issuer.keyJson, 'test key')),
+        projectId: options.issuer.projectId,
+        timeoutMs: options.timeoutMs ?? 2000,
+      },
+      cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
+      redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
+      playground: options.production ? undefined : (options.playground ?? { default: 'graphiql' }),
+      corsOrigins: options.corsOrigins ?? '*',
+      loopbackHostOnly: options.loopbackHostOnly ?? false,
+      trustProxyHops: options.trustProxyHops ?? 0,
+      graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),
+      federation: options.federation ?? false,
+      federationAuthLink: options.federationAuthLink ?? 'security',
+      introspectionBudget: options.introspectionBudget ?? { ratePerSecond: 1000, concurrency: 100 },
+      tokenValidation: options.tokenValidation ?? 'introspection',
     },
-    cache: { maxEntries: 1000, maxTtlMs: 300_000, negativeTtlMs: 10_000, ...options.cache },
-    redis: options.redis && ({ timeoutMs: 250, ...options.redis } satisfies RedisConfig),
-    ...(options.production ? {} : { playground: options.playground ?? { default: 'graphiql' } }),
-    corsOrigins: options.corsOrigins ?? '*',
-    ...(options.loopbackHostOnly ? { loopbackHostOnly: true } : {}),
-    ...(options.trustProxyHops === undefined ? {} : { trustProxyHops: options.trustProxyHops }),
-    graphql: loadGraphQLConfig(options.env ?? {}, options.production ?? false),
-    logger: createLogger('debug', sink),
-    discoveryBackoff: options.discoveryBackoff ?? { initialMs: 50, maxMs: 200 },
-    federation: options.federation ?? false,
-    ...(options.federationAuthLink ? { federationAuthLink: options.federationAuthLink } : {}),
-    introspectionBudget: options.introspectionBudget ?? { ratePerSecond: 1000, concurrency: 100 },
-    guard: { retryBaseDelayMs: 5, probe: { initialMs: 50, maxMs: 200 }, ...options.guard },
-    ...(options.tokenValidation ? { tokenValidation: options.tokenValidation } : {}),
-    ...(options.jwks ? { jwks: options.jwks } : {}),
-  });
+    {
+      logger: createLogger('debug', sink),
+      ...(options.now ? { now: options.now } : {}),
+      timings: {
+        discoveryBackoff: { initialMs: 50, maxMs: 200 },
+        ...options.timings,
+        guard: { retryBaseDelayMs: 5, probe: { initialMs: 50, maxMs: 200 }, ...options.timings?.guard },
+      },
+    },
+  );
   const url = (await app.listen(0, '127.0.0.1'));
   return {
     url,

@@ -13,9 +13,9 @@ let server: TestServer;
 beforeAll(async () => {
   issuer = await startTestIssuer();
   // These tests are about each failure on its own; the circuit breaker has its own tests.
-  server = await startTestServer({ issuer, timeoutMs: 300, guard: { failureThreshold: 1_000_000 } });
+  server = await startTestServer({ issuer, timeoutMs: 300, timings: { guard: { failureThreshold: 1_000_000 } } });
   // With a 300 ms timeout a busy machine can miss the first discovery; these tests start after it.
-  await until(() => server.app.discovery.ready, 'discovery');
+  await until(() => server.app.auth.discovery.ready, 'discovery');
 });
 
 afterEach(() => {
@@ -76,7 +76,7 @@ describe('when the issuer fails', () => {
     ['no Retry-After: about a minute, as ZITADEL Cloud bans for', {}, 60],
   ])('should honour a 429 with %s, then introspect again', async (_name, headers, seconds) => {
     let now = Date.now();
-    const own = await startTestServer({ issuer, guard: { now: () => now } });
+    const own = await startTestServer({ issuer, now: () => now });
     try {
       issuer.fault = { kind: 'status', status: 429, headers };
       expectUnavailable(await own.post('{ hello }', bearer(await issuer.mintToken())), String(seconds));
@@ -144,7 +144,7 @@ describe('while discovery keeps failing', () => {
   it('should retry on its own schedule, not once per request, and become ready when it succeeds', async () => {
     const failing = await startTestIssuer();
     failing.discoveryFault = { kind: 'status', status: 500 };
-    const unready = await startTestServer({ issuer: failing, discoveryBackoff: { initialMs: 1000, maxMs: 1000 } });
+    const unready = await startTestServer({ issuer: failing, timings: { discoveryBackoff: { initialMs: 1000, maxMs: 1000 } } });
     try {
       const base = new URL(unready.url).origin;
       await until(() => failing.discoveries >= 1, 'a first discovery attempt');
@@ -202,7 +202,7 @@ describe('when discovery names an endpoint outside the issuer', () => {
     await new Promise<void>((resolve) => trap.listen(0, '127.0.0.2', resolve));
     const { port } = trap.address() as AddressInfo;
     const elsewhere = `http://127.0.0.2:${port}/oauth/v2/introspect`;
-    const redirected = await startTestServer({ issuer, discoveryBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const redirected = await startTestServer({ issuer, timings: { discoveryBackoff: { initialMs: 60_000, maxMs: 60_000 } } });
     issuer.discoveryFault = { kind: 'status', status: 200, body: JSON.stringify({ issuer: issuer.issuer, introspection_endpoint: elsewhere, jwks_uri: `${issuer.issuer}/oauth/v2/keys` }) };
     try {
       await until(() => redirected.logs.some((line) => line.includes('issuer discovery failed')), 'the refused discovery');

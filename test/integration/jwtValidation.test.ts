@@ -20,8 +20,8 @@ let clock = Date.now();
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  jwt = await startTestServer({ issuer, tokenValidation: 'jwt', credentials: null, jwks: { now: () => clock } });
-  auto = await startTestServer({ issuer, tokenValidation: 'auto', jwks: { now: () => clock } });
+  jwt = await startTestServer({ issuer, tokenValidation: 'jwt', credentials: null, now: () => clock });
+  auto = await startTestServer({ issuer, tokenValidation: 'auto', now: () => clock });
 });
 
 afterEach(() => {
@@ -109,11 +109,11 @@ describe('ZITADEL_TOKEN_VALIDATION=jwt', () => {
 
   it('should remember a validated JWT in the token cache until it expires', async () => {
     const token = await issuer.mintJwt();
-    const before = jwt.app.cache.size;
+    const before = jwt.app.auth.cache.size;
     expect((await jwt.post(HELLO, bearer(token))).status).toBe(200);
-    expect(jwt.app.cache.size).toBe(before + 1);
+    expect(jwt.app.auth.cache.size).toBe(before + 1);
     expect((await jwt.post(HELLO, bearer(token))).status).toBe(200);
-    expect(jwt.app.cache.size).toBe(before + 1);
+    expect(jwt.app.auth.cache.size).toBe(before + 1);
   });
 
   it('should refuse an opaque token with 401 without introspecting it', async () => {
@@ -344,13 +344,13 @@ describe.each(['jwt', 'auto'] as const)('tokens as ZITADEL makes them, ZITADEL_T
 
   it('should refuse a JWT that is not valid yet, remember nothing, and accept it once its time has come', async () => {
     let now = Date.now();
-    const own = await startTestServer({ issuer, tokenValidation: mode, ...(mode === 'jwt' ? { credentials: null } : {}), jwks: { now: () => now } });
+    const own = await startTestServer({ issuer, tokenValidation: mode, ...(mode === 'jwt' ? { credentials: null } : {}), now: () => now });
     try {
       const token = await mintNotYetValidJwt(issuer, 120);
       const early = await own.post(HELLO, bearer(token));
       expectInvalidToken(early);
       expect(requestLine(own, early)).toMatchObject({ authFailure: 'not_yet_valid' });
-      expect(own.app.cache.size).toBe(0);
+      expect(own.app.auth.cache.size).toBe(0);
       now += 121_000;
       expect((await own.post(HELLO, bearer(token))).status).toBe(200);
     } finally {

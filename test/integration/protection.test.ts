@@ -212,14 +212,14 @@ describe('request deadline', () => {
       expect(res.text).not.toContain(token);
       // The request's execution ends while ZITADEL still holds the introspection.
       await until(() => slow.logs.some((line) => line.includes('dropped the result of a request past its deadline')), 'the dropped-result log line');
-      expect(slow.app.cache.size).toBe(0);
+      expect(slow.app.auth.cache.size).toBe(0);
     } finally {
       issuer.fault = undefined;
       release();
     }
     try {
       // The introspection it started still finishes and serves the client's retry.
-      await until(() => slow.app.cache.size === 1, 'the verdict cached');
+      await until(() => slow.app.auth.cache.size === 1, 'the verdict cached');
       const before = issuer.introspections;
       expect((await slow.post('{ hello }', bearer(token))).body.data).toEqual({ hello: 'Hello World!' });
       expect(issuer.introspections).toBe(before);

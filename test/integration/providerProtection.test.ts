@@ -117,14 +117,14 @@ describe('the introspection budget, shared between clients', () => {
 
 describe('an issuer outage', () => {
   it('should serve cached callers, fail new ones fast, stay ready, and recover by itself without traffic', async () => {
-    const s = await server({ timeoutMs: 300, guard: { failureThreshold: 3, retries: 0, probe: { initialMs: 50, maxMs: 100 } } });
+    const s = await server({ timeoutMs: 300, timings: { guard: { failureThreshold: 3, retries: 0, probe: { initialMs: 50, maxMs: 100 } } } });
     const cached = await issuer.mintToken();
     expect((await s.post('{ hello }', bearer(cached))).status).toBe(200);
     expect(await readyz(s)).toEqual({ status: 200, body: { status: 'ready', circuit: 'closed' } });
 
     issuer.fault = { kind: 'reset' };
     for (let i = 0; i < 3; i += 1) expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(503);
-    expect(s.app.guard?.open).toBe(true);
+    expect(s.app.auth.guard?.open).toBe(true);
     // Every replica shares ZITADEL: following the breaker would leave a load balancer nowhere to
     // send the callers this replica still serves.
     expect(await readyz(s)).toEqual({ status: 200, body: { status: 'ready', circuit: 'open' } });
@@ -140,7 +140,7 @@ describe('an issuer outage', () => {
 
     // ZITADEL is back: only the background probes can notice, nothing else is sent.
     issuer.fault = undefined;
-    await until(() => s.app.guard?.open === false, 'the circuit closed by a probe');
+    await until(() => s.app.auth.guard?.open === false, 'the circuit closed by a probe');
     expect((await readyz(s)).body.circuit).toBe('closed');
     expect((await s.post('{ hello }', bearer(await issuer.mintToken()))).status).toBe(200);
     const logs = s.logs.map((line) => JSON.parse(line) as { msg: string });
@@ -150,7 +150,7 @@ describe('an issuer outage', () => {
   });
 
   it('should never serve a cached identity past its exp: 401 once it has passed, even while ZITADEL is down', async () => {
-    const s = await server({ guard: { failureThreshold: 1 } });
+    const s = await server({ timings: { guard: { failureThreshold: 1 } } });
     const token = await issuer.mintToken({ expiresInSeconds: 2 });
     expect((await s.post('{ hello }', bearer(token))).status).toBe(200);
     issuer.fault = { kind: 'reset' };

@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { HttpResponse } from '../../src/auth/zitadel/httpClient.js';
-import { processIntrospectionResponse } from '../../src/auth/zitadel/introspection.js';
+import { identityFromClaims } from '../../src/auth/identity.js';
+import type { Discovery } from '../../src/auth/zitadel/discovery.js';
+import { createIntrospectionClient, processIntrospectionResponse } from '../../src/auth/zitadel/introspection.js';
 import { MAX_RETRY_AFTER_SECONDS, RATE_LIMIT_RETRY_AFTER_SECONDS, retryAfter } from '../../src/auth/zitadel/transport.js';
-import { thrown } from '../helpers/errors.js';
+import { rejected, thrown } from '../helpers/errors.js';
 import { fullResponse, inactiveResponse } from '../fixtures/zitadel.js';
 
 const NOW = (fullResponse.iat + 60) * 1000;
@@ -15,8 +17,21 @@ function response(status: number, body: unknown, headers: Record<string, string>
 const providerError = (res: HttpResponse) => thrown(() => processIntrospectionResponse(res, NOW), ProviderUnavailableError);
 
 describe('processIntrospectionResponse', () => {
-  it('should return the claims of an active token', () => {
-    expect(processIntrospectionResponse(response(200, fullResponse), NOW)).toEqual({ active: true, claims: fullResponse });
+  it('should map the claims of an active token to the caller', () => {
+    expect(processIntrospectionResponse(response(200, fullResponse), NOW)).toEqual({ active: true, identity: identityFromClaims(fullResponse) });
+  });
+
+  it('should read roles from the project claim when the project is known', () => {
+    const claims = { active: true, sub: '7', scope: 'openid', 'urn:zitadel:iam:org:project:roles': { a: {} }, 'urn:zitadel:iam:org:project:5:roles': { b: {} } };
+    const verdict = processIntrospectionResponse(response(200, claims), NOW, { projectId: '5' });
+    expect(verdict.active && Object.keys(verdict.identity.roleGrants)).toEqual(['b']);
+    expect(verdict.active && verdict.identity.scopes).toEqual(['openid']);
+    const generic = processIntrospectionResponse(response(200, claims), NOW);
+    expect(generic.active && Object.keys(generic.identity.roleGrants)).toEqual(['a']);
+  });
+
+  it('should refuse an active token whose claims name no caller', () => {
+    expect(processIntrospectionResponse(response(200, { active: true, exp: NOW / 1000 + 60 }), NOW)).toEqual({ active: false, reason: 'no_subject' });
   });
 
   it('should report an inactive token', () => {
@@ -89,3 +104,22 @@ describe('retryAfter', () => {
     expect(providerError(response(400, { error: '<script>' })).message).not.toContain('<script>');
   });
 });
+
+describe('createIntrospectionClient', () => {
+  it('should turn any failure on its way to ZITADEL into a provider fault, and report the call as failed', async () => {
+    const calls: (boolean | undefined)[] = [];
+    const discovery = { get: async () => ({ issuer: 'http://127.0.0.1:1', introspectionEndpoint: new URL('http://127.0.0.1:1/oauth/v2/introspect'), jwksUri: undefined }), invalidate() {} };
+    const client = createIntrospectionClient({
+      discovery: discovery as unknown as Discovery,
+      clientAuth: { apply: () => Promise.reject(new Error('signing the client assertion failed')) },
+      http: { send: () => Promise.reject(new Error('never called')), close() {} },
+      timeoutMs: 100,
+      observe: (_ms, verdict) => calls.push(verdict?.active),
+    });
+    const failure = await rejected(() => client.check('t'), ProviderUnavailableError);
+    expect(failure.code).toBe('PROVIDER_ERROR');
+    expect((failure.cause as Error).message).toBe('signing the client assertion failed');
+    expect(calls).toEqual([undefined]);
+  });
+});
+

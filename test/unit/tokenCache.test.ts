@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { TokenCache, TokenMemo, tokenKey, verdictTtlMs, type SharedCache, type Verdict } from '../../src/auth/cache/tokenCache.js';
+import { TokenCache, tokenKey, verdictTtlMs, type SharedCache } from '../../src/auth/cache/tokenCache.js';
+import type { Verdict } from '../../src/auth/verdict.js';
 import { identity as makeIdentity } from '../helpers/identity.js';
 
 const identity = (exp: number | null) => makeIdentity({ exp });
@@ -145,7 +146,8 @@ describe('TokenCache with a connection memo', () => {
     // One entry: another token's lookup evicts 't' from the LRU, so only the memo can answer.
     const { cache, lookup } = setup({ maxEntries: 1 });
     const active: Verdict = { active: true, identity: identity(null) };
-    const memo = new TokenMemo();
+    /** A request's connection: the cache remembers the last token it presented. */
+    const memo = {};
     await lookup('t', active);
     expect(cache.peek('t', memo)).toBe(active);
     await lookup('other', active);
@@ -157,12 +159,12 @@ describe('TokenCache with a connection memo', () => {
   it('should never answer another token from the memo', async () => {
     const { cache, lookup } = setup();
     const active: Verdict = { active: true, identity: identity(null) };
-    const memo = new TokenMemo();
+    /** A request's connection: the cache remembers the last token it presented. */
+    const memo = {};
     await lookup('t', active);
     expect(cache.peek('t', memo)).toBe(active);
     expect(cache.peek('t2', memo)).toBeUndefined();
     // The unknown token replaced the memo: 't' is found in the cache again, not in a stale memo.
-    expect(memo.token).toBeUndefined();
     expect(cache.peek('t', memo)).toBe(active);
     await lookup('bad', { active: false });
     expect(cache.peek('bad', memo)).toEqual({ active: false });
@@ -172,7 +174,8 @@ describe('TokenCache with a connection memo', () => {
   it('should stop answering from the memo when the entry expires, and refuse the token at its exp', async () => {
     const { cache, lookup, clock } = setup();
     const active: Verdict = { active: true, identity: identity(clock.now / 1000 + 60) };
-    const memo = new TokenMemo();
+    /** A request's connection: the cache remembers the last token it presented. */
+    const memo = {};
     await lookup('t', active);
     expect(cache.peek('t', memo)).toBe(active);
     clock.now += 59_999;
@@ -186,7 +189,8 @@ describe('TokenCache with a connection memo', () => {
     const { cache, lookup } = setup();
     const local: Verdict = { active: true, identity: makeIdentity({ scopes: null }) };
     const introspected: Verdict = { active: true, identity: makeIdentity({ scopes: ['openid'] }) };
-    const memo = new TokenMemo();
+    /** A request's connection: the cache remembers the last token it presented. */
+    const memo = {};
     await lookup('t', local);
     expect(cache.peek('t', memo)).toBe(local);
     await cache.get('t', async () => introspected, (verdict) => verdict.active && verdict.identity.scopes !== null);
@@ -196,7 +200,8 @@ describe('TokenCache with a connection memo', () => {
   it('should forget a verdict at the max TTL even while the connection keeps sending it', async () => {
     const { cache, lookup, clock } = setup({ maxTtlMs: 1_000 });
     const active: Verdict = { active: true, identity: identity(null) };
-    const memo = new TokenMemo();
+    /** A request's connection: the cache remembers the last token it presented. */
+    const memo = {};
     await lookup('t', active);
     expect(cache.peek('t', memo)).toBe(active);
     clock.now += 1_000;

@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from '../../src/auth/errors.js';
-import type { Introspector } from '../../src/auth/zitadel/introspection.js';
 import { TokenCache } from '../../src/auth/cache/tokenCache.js';
 import { chooseTokenChecks, type TokenChecks } from '../../src/auth/validationMode.js';
-import { createTokenVerifier, introspectionCheck, type TokenCheck } from '../../src/auth/verifier.js';
-import type { Verdict } from '../../src/auth/cache/tokenCache.js';
+import { createTokenVerifier } from '../../src/auth/verifier.js';
+import type { TokenCheck, Verdict } from '../../src/auth/verdict.js';
 import { identity } from '../helpers/identity.js';
 import { createLogger } from '../../src/observability/logger.js';
 
@@ -121,55 +120,6 @@ describe('introspect (learning what a locally validated JWT does not carry)', ()
 
   it('should not exist where nothing is introspected', () => {
     expect(verifierFor(scripted(LOCAL)).verifier.introspect).toBeUndefined();
-  });
-});
-
-describe('introspectionCheck', () => {
-  it('should let a budget refusal through unchanged and unlogged', async () => {
-    const introspector: Introspector = {
-      introspect: async () => {
-        throw new IntrospectionBudgetError(3);
-      },
-    };
-    const { logger, lines } = memoryLogger();
-    const failure = await error(introspectionCheck(introspector, logger).check('t'));
-    expect(failure).toBeInstanceOf(IntrospectionBudgetError);
-    expect(lines).toEqual([]);
-  });
-
-  it('should pass refusals through and map active claims to an identity, roles from the project claim when it is known', async () => {
-    const inactive: Introspector = { introspect: async () => ({ active: false, reason: 'inactive' }) };
-    expect(await introspectionCheck(inactive, memoryLogger().logger).check('t')).toEqual({ active: false, reason: 'inactive' });
-    const claims = { sub: '7', scope: 'openid', 'urn:zitadel:iam:org:project:roles': { a: {} }, 'urn:zitadel:iam:org:project:5:roles': { b: {} } };
-    const active: Introspector = { introspect: async () => ({ active: true, claims }) };
-    const verdict = await introspectionCheck(active, memoryLogger().logger, { projectId: '5' }).check('t');
-    expect(verdict.active && Object.keys(verdict.identity.roleGrants)).toEqual(['b']);
-    expect(verdict.active && verdict.identity.scopes).toEqual(['openid']);
-  });
-
-  it('should refuse active claims that name no caller', async () => {
-    const introspector: Introspector = { introspect: async () => ({ active: true, claims: { exp: 1 } }) };
-    expect(await introspectionCheck(introspector, memoryLogger().logger).check('t')).toEqual({ active: false, reason: 'no_subject' });
-  });
-
-  it('should call an unexpected introspection failure a provider fault, and log it once until introspection recovers', async () => {
-    let fail = true;
-    const introspector: Introspector = {
-      async introspect() {
-        if (fail) throw new Error('signing the client assertion failed');
-        return { active: false, reason: 'inactive' };
-      },
-    };
-    const { logger, lines } = memoryLogger();
-    const check = introspectionCheck(introspector, logger);
-    for (let i = 0; i < 3; i += 1) {
-      const failure = await error(check.check('t'));
-      expect((failure as ProviderUnavailableError).code).toBe('PROVIDER_ERROR');
-    }
-    fail = false;
-    await check.check('t');
-    expect(lines.filter((l) => l.msg.startsWith('cannot verify tokens')).map((l) => l.level)).toEqual([50]);
-    expect(lines.filter((l) => l.msg === 'token introspection recovered').length).toBe(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Verdict } from '../../src/auth/cache/tokenCache.js';
+import type { Verdict } from '../../src/auth/verdict.js';
 import { decodeVerdict, encodeVerdict, openVerdict, sealVerdict } from '../../src/auth/cache/verdictCodec.js';
 import { identity } from '../helpers/identity.js';
 

@@ -1,6 +1,7 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { OutageLog } from '../../observability/outageLog.js';
 import type { ClientCredentials } from '../../config.js';
 import type { SharedCache, SharedEntry } from './tokenCache.js';
 import type { TokenValidationMode } from '../../config.js';
@@ -72,7 +73,7 @@ export class RedisCache implements SharedCache {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #secret: Buffer;
-  #outage: string | undefined;
+  readonly #outage: OutageLog;
   /** A value failed its seal since the last one that passed (logged once). */
   #forged = false;
   #connected = false;
@@ -83,6 +84,7 @@ export class RedisCache implements SharedCache {
     this.#timeoutMs = options.timeoutMs;
     this.#logger = options.logger;
     this.#secret = options.secret;
+    this.#outage = new OutageLog(options.logger, 'shared token cache');
     this.#client = new Redis(options.url, {
       // Fail a command at once while disconnected instead of holding it for the reconnect.
       enableOfflineQueue: false,
@@ -169,12 +171,8 @@ export class RedisCache implements SharedCache {
 
   #up(): void {
     if (this.#closed) return;
-    if (this.#outage !== undefined) {
-      this.#logger.info({ after: this.#outage }, 'shared token cache recovered');
-      this.#outage = undefined;
-    } else if (!this.#connected) {
-      this.#logger.info('shared token cache connected');
-    }
+    if (this.#outage.ongoing) this.#outage.succeeded();
+    else if (!this.#connected) this.#logger.info('shared token cache connected');
     this.#connected = true;
   }
 
@@ -187,8 +185,9 @@ export class RedisCache implements SharedCache {
 
   /** Logs only the message: ioredis errors can carry the command, and a value holds an identity. */
   #down(error: unknown): void {
-    if (this.#closed || this.#outage !== undefined) return;
-    this.#outage = error instanceof Error ? error.message : String(error);
-    this.#logger.warn({ reason: this.#outage }, 'shared token cache unavailable: using the local cache and introspection');
+    if (this.#closed) return;
+    // One kind of outage: ioredis reports each reconnect attempt, with messages that vary.
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#outage.failed('unavailable', 'warn', { reason }, 'shared token cache unavailable: using the local cache and introspection');
   }
 }

@@ -1,20 +1,6 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Identity } from '../identity.js';
-
-/** What a token check decided, in the compact form we keep; a refusal keeps why, for the log. */
-export type Verdict =
-  | { readonly active: true; readonly identity: Identity }
-  | {
-      readonly active: false;
-      readonly reason?: string;
-      /**
-       * Decided here without asking ZITADEL (a JWT refused by local validation): deciding again
-       * costs no call, so it is never shared with other replicas, whose cache one caller's
-       * made-up tokens must not fill.
-       */
-      readonly local?: true;
-    };
+import type { Verdict } from '../verdict.js';
 
 /** At most this many refusals are remembered (fewer when the cache is smaller): they never evict an identity. */
 const MAX_REFUSALS = 10_000;
@@ -70,10 +56,10 @@ interface Entry {
 /**
  * The last token one keep-alive connection presented, with what the cache held for it. A client
  * sends the same token on every request of a connection, so its next requests skip hashing and
- * the LRU. It holds the token itself, as that connection's request headers do, and is dropped
- * with the connection.
+ * the LRU. It holds the token itself, as that connection's request headers do, and goes with the
+ * connection (a WeakMap key).
  */
-export class TokenMemo {
+interface ConnectionMemo {
   token: string | undefined;
   entry: Entry | undefined;
 }
@@ -102,6 +88,7 @@ export class TokenCache {
    */
   readonly #refusals: LRUCache<string, Entry> | undefined;
   readonly #inflight = new Map<string, Promise<Verdict>>();
+  readonly #memos = new WeakMap<object, ConnectionMemo>();
   readonly #options: TokenCacheOptions;
   readonly #now: () => number;
 
@@ -123,10 +110,12 @@ export class TokenCache {
   /**
    * The verdict this process remembers, synchronously, or undefined. A remembered identity whose
    * token has passed its `exp` turns into an inactive verdict: expiry is known without asking
-   * ZITADEL, so such a token is refused (401) even while ZITADEL is down. With the connection's
-   * `memo`, a repeated token is answered from it until its entry expires.
+   * ZITADEL, so such a token is refused (401) even while ZITADEL is down. With the request's
+   * `connection`, the token that connection presented last is answered from its memo until its
+   * entry expires.
    */
-  peek(token: string, memo?: TokenMemo): Verdict | undefined {
+  peek(token: string, connection?: object): Verdict | undefined {
+    const memo = connection && this.#memoOf(connection);
     if (memo?.token === token && memo.entry !== undefined && memo.entry.expiresAtMs > this.#now() && !memo.entry.superseded) return this.#hit(memo.entry).verdict;
     const entry = this.#local(tokenKey(token));
     if (memo) {
@@ -134,6 +123,12 @@ export class TokenCache {
       memo.entry = entry;
     }
     return entry?.verdict;
+  }
+
+  #memoOf(connection: object): ConnectionMemo {
+    let memo = this.#memos.get(connection);
+    if (!memo) this.#memos.set(connection, (memo = { token: undefined, entry: undefined }));
+    return memo;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { compactIdentity, type Identity } from '../identity.js';
-import type { Verdict } from './tokenCache.js';
+import type { Verdict } from '../verdict.js';
 
 /**
  * A verdict as compact JSON for a cache shared between replicas: the mapped Identity only

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { OutageLog } from '../../observability/outageLog.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import { ProviderUnavailableError } from '../errors.js';
 import { toProviderError } from './transport.js';
@@ -84,9 +85,11 @@ export class Discovery {
   #stopped = false;
   readonly #options: DiscoveryOptions;
   readonly #backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly #outage: OutageLog;
 
   constructor(options: DiscoveryOptions) {
     this.#options = options;
+    this.#outage = new OutageLog(options.logger, 'issuer discovery');
     this.#backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
     this.#delayMs = this.#backoff.initialMs;
   }
@@ -147,12 +150,16 @@ export class Discovery {
       });
       const metadata = parseDiscoveryResponse(response, issuer);
       if (!this.#metadata) logger.info({ issuer: metadata.issuer, introspectionEndpoint: metadata.introspectionEndpoint.href, jwksUri: metadata.jwksUri?.href }, 'issuer discovered');
+      this.#outage.succeeded();
       this.#metadata = metadata;
       this.#delayMs = this.#backoff.initialMs;
       return metadata;
     } catch (error) {
+      // An unusable document needs an operator; an unreachable issuer passes by itself. Logged
+      // once per kind of failure, however many retries it takes.
       const level = error instanceof ProviderUnavailableError ? 'warn' : 'error';
-      logger[level]({ err: error, url: url.href, retryInMs: this.#delayMs }, 'issuer discovery failed');
+      const kind = (error as { code?: unknown }).code;
+      this.#outage.failed(typeof kind === 'string' ? kind : 'unknown', level, { err: error, url: url.href, retryInMs: this.#delayMs }, 'issuer discovery failed');
       this.#scheduleRetry();
       throw error;
     }

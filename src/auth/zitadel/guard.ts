@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { OutageLog } from '../../observability/outageLog.js';
 import { IntrospectionBudgetError, ProviderUnavailableError } from '../errors.js';
+import type { TokenCheck, Verdict } from '../verdict.js';
 import type { IntrospectionBudget } from './budget.js';
-import type { IntrospectionResult, Introspector } from './introspection.js';
-import { asProviderError } from './transport.js';
+import { logProviderOutage } from './transport.js';
 
 export interface IntrospectionGuardOptions {
-  readonly introspector: Introspector;
+  /** The introspection client: fails only with ProviderUnavailableError. */
+  readonly introspection: TokenCheck;
   readonly budget: IntrospectionBudget;
   readonly logger: Logger;
   /** Failed calls in a row that open the circuit. */
@@ -32,11 +34,13 @@ export interface IntrospectionGuardOptions {
  * - after `failureThreshold` failures in a row the circuit opens: requests fail fast (503 with
  *   Retry-After) while probes in the background, not traffic, find out when ZITADEL is back,
  *   so even a replica that gets no requests recovers.
+ * An outage is logged once per kind, and its end once, whatever the number of requests.
  */
-export class IntrospectionGuard implements Introspector {
+export class IntrospectionGuard implements TokenCheck {
   readonly #options: IntrospectionGuardOptions;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #outage: OutageLog;
   #failures = 0;
   #open = false;
   #rateLimitedUntil = 0;
@@ -52,6 +56,7 @@ export class IntrospectionGuard implements Introspector {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#probeDelayMs = this.#probeSettings.initialMs;
+    this.#outage = new OutageLog(options.logger, 'token introspection');
   }
 
   /** True while requests fail fast and probes run: the replica is not ready. */
@@ -59,7 +64,18 @@ export class IntrospectionGuard implements Introspector {
     return this.#open;
   }
 
-  async introspect(token: string, client?: string): Promise<IntrospectionResult> {
+  async check(token: string, client?: string): Promise<Verdict> {
+    try {
+      const verdict = await this.#check(token, client);
+      this.#outage.succeeded();
+      return verdict;
+    } catch (error) {
+      if (error instanceof ProviderUnavailableError) logProviderOutage(this.#outage, error);
+      throw error;
+    }
+  }
+
+  async #check(token: string, client: string | undefined): Promise<Verdict> {
     const { retries = 2, retryBaseDelayMs = 100, retryWindowMs = 2000 } = this.#options;
     const started = this.#now();
     let previous: ProviderUnavailableError | undefined;
@@ -83,11 +99,13 @@ export class IntrospectionGuard implements Introspector {
       }
       let failure: ProviderUnavailableError;
       try {
-        const result = await this.#options.introspector.introspect(token);
+        const verdict = await this.#options.introspection.check(token);
         this.#succeeded();
-        return result;
+        return verdict;
       } catch (error) {
-        failure = asProviderError(error, 'introspection failed');
+        // Anything else is a bug, not an outage: it leaves as it came.
+        if (!(error instanceof ProviderUnavailableError)) throw error;
+        failure = error;
       } finally {
         permit.release();
       }
@@ -176,11 +194,10 @@ export class IntrospectionGuard implements Introspector {
     if (!permit) return this.#scheduleProbe();
     try {
       // A token nobody was issued: ZITADEL answers {"active":false}, which proves it works.
-      await this.#options.introspector.introspect(`probe.${randomBytes(16).toString('base64url')}`);
+      await this.#options.introspection.check(`probe.${randomBytes(16).toString('base64url')}`);
       this.#succeeded();
     } catch (error) {
-      const failure = asProviderError(error, 'introspection failed');
-      if (failure.code === 'PROVIDER_RATE_LIMITED') this.#noteRateLimit(failure);
+      if (error instanceof ProviderUnavailableError && error.code === 'PROVIDER_RATE_LIMITED') this.#noteRateLimit(error);
       // The circuit may have closed while this probe was out: then probing is over.
       if (this.#open) this.#scheduleProbe();
     } finally {

@@ -1,22 +1,20 @@
+import { ProviderUnavailableError } from '../errors.js';
+import { identityFromClaims, type IdentityOptions, type IntrospectionClaims } from '../identity.js';
+import type { TokenCheck, Verdict } from '../verdict.js';
 import type { ClientAuth } from './clientAuth.js';
 import type { Discovery } from './discovery.js';
-import { ProviderUnavailableError } from '../errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
-import type { IntrospectionClaims } from '../identity.js';
 import { JWT_CLOCK_TOLERANCE_SECONDS } from './jwtClaims.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, providerErrorForStatus, sendToIssuer } from './transport.js';
-
-export type IntrospectionResult =
-  | { readonly active: true; readonly claims: IntrospectionClaims }
-  | { readonly active: false; readonly reason: 'inactive' | 'expired' | 'not_yet_valid' };
+import { DEFAULT_RETRY_AFTER_SECONDS, asProviderError, providerErrorForStatus, sendToIssuer } from './transport.js';
 
 /**
- * Validates an introspection response (RFC 7662 §2.2) and applies `exp` and `nbf` ourselves:
- * the response may be cached, and the token must stop working at `exp` whatever ZITADEL
- * said earlier. Pure. Every non-200 throws: it says nothing about the token (ZITADEL answers
- * unknown, expired and revoked tokens with 200 `{"active":false}`).
+ * Validates an introspection response (RFC 7662 §2.2), applies `exp` and `nbf` ourselves (the
+ * verdict may be cached, and the token must stop working at `exp` whatever ZITADEL said
+ * earlier), and maps an active token's claims to the caller. Pure. Every non-200 throws: it
+ * says nothing about the token (ZITADEL answers unknown, expired and revoked tokens with 200
+ * `{"active":false}`). `options.projectId` decides which roles claim counts (see IdentityOptions).
  */
-export function processIntrospectionResponse(response: HttpResponse, nowMs: number): IntrospectionResult {
+export function processIntrospectionResponse(response: HttpResponse, nowMs: number, options: IdentityOptions = {}): Verdict {
   if (response.status !== 200) throw providerErrorForIntrospection(response);
   let body: unknown;
   try {
@@ -32,7 +30,8 @@ export function processIntrospectionResponse(response: HttpResponse, nowMs: numb
   const now = nowMs / 1000;
   if (typeof claims.exp === 'number' && claims.exp <= now) return { active: false, reason: 'expired' };
   if (typeof claims.nbf === 'number' && claims.nbf > now + JWT_CLOCK_TOLERANCE_SECONDS) return { active: false, reason: 'not_yet_valid' };
-  return { active: true, claims };
+  const identity = identityFromClaims(claims, options);
+  return identity ? { active: true, identity } : { active: false, reason: 'no_subject' };
 }
 
 function providerErrorForIntrospection(response: HttpResponse): ProviderUnavailableError {
@@ -59,38 +58,53 @@ function oauthError(body: string): string | undefined {
   }
 }
 
-export interface Introspector {
-  /** `client`: who asks (an address), for a budget shared fairly between callers. */
-  introspect(token: string, client?: string): Promise<IntrospectionResult>;
-}
-
 export interface IntrospectionClientOptions {
   readonly discovery: Discovery;
   readonly clientAuth: ClientAuth;
   readonly http: HttpClient;
   readonly timeoutMs: number;
+  /** How active claims map to the caller. */
+  readonly identity?: IdentityOptions;
+  /** Told of every call as it ends: its duration, and its verdict (undefined when it failed). */
+  readonly observe?: (ms: number, verdict: Verdict | undefined) => void;
   readonly now?: () => number;
 }
 
-/** Sends RFC 7662 requests to the endpoint discovery names, authenticated by `clientAuth`. */
-export function createIntrospectionClient(options: IntrospectionClientOptions): Introspector {
-  const { discovery, clientAuth, http, timeoutMs } = options;
+/**
+ * Sends RFC 7662 requests to the endpoint discovery names, authenticated by `clientAuth`. The
+ * boundary with ZITADEL: whatever goes wrong leaves it as a ProviderUnavailableError.
+ */
+export function createIntrospectionClient(options: IntrospectionClientOptions): TokenCheck {
+  const { discovery, clientAuth, http, timeoutMs, identity, observe } = options;
   const now = options.now ?? Date.now;
-  return {
-    async introspect(token) {
-      const metadata = await discovery.get();
-      const body = new URLSearchParams({ token });
-      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-      await clientAuth.apply(metadata.issuer, body, headers);
 
-      const response = await sendToIssuer(discovery, http, {
-        method: 'POST',
-        url: metadata.introspectionEndpoint,
-        headers,
-        body: body.toString(),
-        timeoutMs,
-      });
-      return processIntrospectionResponse(response, now());
+  async function introspect(token: string): Promise<Verdict> {
+    const metadata = await discovery.get();
+    const body = new URLSearchParams({ token });
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    await clientAuth.apply(metadata.issuer, body, headers);
+    const response = await sendToIssuer(discovery, http, {
+      method: 'POST',
+      url: metadata.introspectionEndpoint,
+      headers,
+      body: body.toString(),
+      timeoutMs,
+    });
+    return processIntrospectionResponse(response, now(), identity);
+  }
+
+  return {
+    async check(token) {
+      const started = performance.now();
+      let verdict: Verdict | undefined;
+      try {
+        verdict = await introspect(token);
+        return verdict;
+      } catch (error) {
+        throw asProviderError(error, 'introspection failed');
+      } finally {
+        observe?.(performance.now() - started, verdict);
+      }
     },
   };
 }

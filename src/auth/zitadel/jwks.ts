@@ -4,8 +4,8 @@ import type { Discovery } from './discovery.js';
 import { ProviderUnavailableError } from '../errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import type { CheckedJwtHeader } from './jwtClaims.js';
-import { createOutageLog, type OutageLog } from '../../observability/outageLog.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, asProviderError, providerErrorForStatus, sendToIssuer } from './transport.js';
+import { OutageLog } from '../../observability/outageLog.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, asProviderError, logProviderOutage, providerErrorForStatus, sendToIssuer } from './transport.js';
 
 /** The public key jose verifies with. */
 export type VerificationKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;
@@ -86,7 +86,7 @@ export class JwksStore {
     this.#cooldownMs = options.cooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS;
     this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_JWKS_MAX_AGE_MS;
     this.#now = options.now ?? Date.now;
-    this.#outage = createOutageLog(options.logger, "the issuer's signing keys");
+    this.#outage = new OutageLog(options.logger, "the issuer's signing keys");
   }
 
   /**
@@ -148,7 +148,7 @@ export class JwksStore {
       // Retry after the cooldown at the earliest: no fetch happens before it ends.
       const wait = Math.max(failure.retryAfterSeconds, Math.ceil(this.#cooldownMs / 1000));
       this.#lastFailure = new ProviderUnavailableError(failure.code, failure.message, wait, { cause: failure.cause, transient: failure.transient });
-      this.#outage.failed(this.#lastFailure);
+      logProviderOutage(this.#outage, this.#lastFailure);
       throw this.#lastFailure;
     }
   }

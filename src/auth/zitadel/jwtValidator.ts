@@ -3,8 +3,7 @@ import type { Discovery } from './discovery.js';
 import { identityFromAccessTokenJwt } from '../identity.js';
 import type { JwksStore } from './jwks.js';
 import { JWT_ALGORITHMS, JWT_CLOCK_TOLERANCE_SECONDS, checkJwtClaims, checkJwtHeader, joseHeaderOf, type JwtRejection } from './jwtClaims.js';
-import type { Verdict } from '../cache/tokenCache.js';
-import type { TokenCheck } from '../verifier.js';
+import type { TokenCheck, Verdict } from '../verdict.js';
 
 export interface JwtValidatorOptions {
   readonly discovery: Pick<Discovery, 'get'>;

@@ -1,3 +1,4 @@
+import type { OutageLog } from '../../observability/outageLog.js';
 import type { Discovery } from './discovery.js';
 import { HttpTimeoutError, type HttpClient, type HttpRequest, type HttpResponse } from './httpClient.js';
 import { ProviderUnavailableError } from '../errors.js';
@@ -85,4 +86,13 @@ export async function sendToIssuer(discovery: Pick<Discovery, 'invalidate'>, htt
   }
   if (response.status === 404) discovery.invalidate();
   return response;
+}
+
+/**
+ * Logs a failure to verify tokens once per kind of outage. A rejected key or a broken answer
+ * needs an operator (error); the rest passes by itself (warn).
+ */
+export function logProviderOutage(outage: OutageLog, failure: ProviderUnavailableError): void {
+  const level = failure.code === 'CLIENT_AUTH_REJECTED' || failure.code === 'PROVIDER_ERROR' ? 'error' : 'warn';
+  outage.failed(failure.code, level, { code: failure.code, err: failure.cause }, `cannot verify tokens: ${failure.message}`);
 }

@@ -11,8 +11,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import type { Identity } from '../../auth/identity.js';
-import { describe, unmet, type Requirement } from '../../auth/requirements.js';
+import { describe, unmet, type Identity, type Requirement } from '../../auth/index.js';
 import type { GraphQLContext } from '../context.js';
 import { forbidden, scopesUnknown } from '../errors.js';
 

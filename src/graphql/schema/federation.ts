@@ -76,7 +76,7 @@ export function subgraphTypeDefs(typeDefs: readonly string[], authLink: Federati
  * onto the fields of the object types implementing it, the same requirements the standalone
  * schema enforces by inheritance. Pure.
  */
-export function pushInterfaceRequirementsDown(document: DocumentNode): DocumentNode {
+function pushInterfaceRequirementsDown(document: DocumentNode): DocumentNode {
   const isAuth = (directive: ConstDirectiveNode) => AUTH_DIRECTIVE_NAMES.includes(directive.name.value);
   type Inherited = { own: ConstDirectiveNode[]; fields: Map<string, ConstDirectiveNode[]> };
   const inherited = new Map<string, Inherited>();

@@ -1,4 +1,4 @@
-import { roleNames } from '../../../auth/identity.js';
+import { roleNames } from '../../../auth/index.js';
 import type { UserResolvers } from '../../generated.js';
 
 // Fields named like Identity's resolve by default.

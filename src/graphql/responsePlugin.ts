@@ -1,14 +1,35 @@
-import type { GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse, GraphQLRequestListener } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode } from './errors.js';
+import { MAX_OPERATION_NAME_LENGTH } from './queryLimits.js';
+
+/**
+ * Our one plugin with a per-request hook (Apollo pays per plugin and per hook): on the finished
+ * response it sets the HTTP status of auth failures, then tells the request's observer the
+ * operation's name and outcome.
+ */
+export function responsePlugin(): ApolloServerPlugin<GraphQLContext> {
+  // Stateless, so one listener (and one settled promise of it) serves every request: no async
+  // function call per request and hook.
+  const done = Promise.resolve();
+  const listener: GraphQLRequestListener<GraphQLContext> = {
+    willSendResponse(requestContext) {
+      applyAuthStatus(requestContext);
+      reportOutcome(requestContext);
+      return done;
+    },
+  };
+  const started = Promise.resolve(listener);
+  return { requestDidStart: () => started };
+}
 
 export interface AuthStatus {
   readonly status: 401 | 403 | 429 | 503;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-export const REALM = 'graphql';
+const REALM = 'graphql';
 
 const AUTH_CODES: ReadonlySet<unknown> = new Set([ErrorCode.Unauthenticated, ErrorCode.Forbidden, ErrorCode.AuthProviderUnavailable, ErrorCode.RateLimited]);
 
@@ -47,11 +68,25 @@ export function authStatus(
 }
 
 /** Sets the status and headers `authStatus` decides on the finished response. */
-export function applyAuthStatus({ response, contextValue }: GraphQLRequestContextWillSendResponse<GraphQLContext>): void {
+function applyAuthStatus({ response, contextValue }: GraphQLRequestContextWillSendResponse<GraphQLContext>): void {
   if (response.body.kind !== 'single') return;
   const { data, errors } = response.body.singleResult;
   const decision = authStatus(data, errors, contextValue?.auth.presentedToken ?? false);
   if (!decision) return;
   response.http.status = decision.status;
   for (const [name, value] of Object.entries(decision.headers)) response.http.headers.set(name, value);
+}
+
+/** The operation's name and outcome (OK or the first error's code), for the request's log line. */
+function reportOutcome({ contextValue, operationName, request, response }: GraphQLRequestContextWillSendResponse<GraphQLContext>): void {
+  const observer = contextValue?.observer;
+  if (!observer) return;
+  // The document's name is bounded only by the query's length: the log line gets a bounded one.
+  const name = operationName ?? request.operationName ?? null;
+  const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
+  const code = result.errors?.[0]?.extensions?.code;
+  observer.operationEnded(
+    name !== null && name.length > MAX_OPERATION_NAME_LENGTH ? `${name.slice(0, MAX_OPERATION_NAME_LENGTH)}…` : name,
+    typeof code === 'string' ? code : result.errors?.length ? 'ERROR' : 'OK',
+  );
 }
