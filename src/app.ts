@@ -69,7 +69,7 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
   const httpServer = createHttpServer({
     apollo,
     context: (req, deadline, record, peer) =>
-      createContext(verifier, req.headers, { deadline, observer: record, connection: req.socket, client: () => clientAddress(peer, req.headers, config.trustProxyHops) }),
+      createContext(verifier, req.headers, { deadline, observer: record, client: () => clientAddress(peer, req.headers, config.trustProxyHops) }),
     // Ready once ZITADEL was discovered, whatever the breaker says: every replica shares ZITADEL,
     // so following the breaker would take all of them out at once, cached callers included.
     ready: () => ({ ready: discovery.ready, ...(guard ? { detail: { circuit: guard.open ? 'open' : 'closed' } } : {}) }),

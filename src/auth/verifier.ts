@@ -15,12 +15,8 @@ import { asProviderError, logProviderOutage } from './zitadel/transport.js';
 export interface TokenVerifier {
   /** The token's identity; AuthError('invalid_token') or ProviderUnavailableError otherwise. */
   verify(token: string, client?: string): Promise<Identity>;
-  /**
-   * The verdict this process already holds for the token, without waiting: the hot path.
-   * `connection` (the request's socket) remembers its last token, so its next requests skip
-   * hashing it.
-   */
-  known(token: string, connection?: object): Verdict | undefined;
+  /** The verdict this process already holds for the token, without waiting: the hot path. */
+  known(token: string): Verdict | undefined;
   /**
    * The identity as introspection sees it (scopes, profile, email), for a token validated
    * locally as a JWT, which carries none of these; cached like any verdict. Undefined when this
@@ -75,8 +71,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     async verify(token, client) {
       return identityOf(await cache.get(token, () => decide(checks.decide(token), token, client)));
     },
-    known(token, connection) {
-      return cache.peek(token, connection);
+    known(token) {
+      return cache.peek(token);
     },
     // Replaces the local verdict: a revocation introspection reports is then seen at once.
     introspect: introspection && (async (token, client) => identityOf(await cache.get(token, () => decide(introspection, token, client), introspected))),

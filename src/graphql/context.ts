@@ -22,8 +22,6 @@ export interface RequestScope {
   /** Its `signal` aborts when the request's deadline passes; read only when something must wait. */
   readonly deadline?: { readonly signal: AbortSignal };
   readonly observer?: RequestObserver;
-  /** The request's connection: it remembers the last token it presented (see TokenVerifier.known). */
-  readonly connection?: object;
   /** Who sent the request (an address), asked only when the token has to be checked. */
   readonly client?: () => string;
 }
@@ -75,7 +73,7 @@ export class RequestAuth {
   get current(): Identity | undefined {
     if (!this.#looked && this.credential.kind === 'token') {
       this.#looked = true;
-      const known = this.#verifier.known(this.credential.token, this.#scope.connection);
+      const known = this.#verifier.known(this.credential.token);
       if (known) {
         this.#scope.observer?.authFromMemory();
         if (known.active) this.#identity = known.identity;

@@ -141,71 +141,36 @@ describe('TokenCache', () => {
   });
 });
 
-describe('TokenCache with a connection memo', () => {
-  it('should answer the connection’s repeated token from the memo, counted as a hit', async () => {
-    // One entry: another token's lookup evicts 't' from the LRU, so only the memo can answer.
-    const { cache, lookup } = setup({ maxEntries: 1 });
-    const active: Verdict = { active: true, identity: identity(null) };
-    /** A request's connection: the cache remembers the last token it presented. */
-    const memo = {};
-    await lookup('t', active);
-    expect(cache.peek('t', memo)).toBe(active);
-    await lookup('other', active);
-    expect(cache.peek('t')).toBeUndefined();
-    expect(cache.peek('t', memo)).toBe(active);
-    expect(cache.stats.hits).toBe(2);
-  });
-
-  it('should never answer another token from the memo', async () => {
-    const { cache, lookup } = setup();
-    const active: Verdict = { active: true, identity: identity(null) };
-    /** A request's connection: the cache remembers the last token it presented. */
-    const memo = {};
-    await lookup('t', active);
-    expect(cache.peek('t', memo)).toBe(active);
-    expect(cache.peek('t2', memo)).toBeUndefined();
-    // The unknown token replaced the memo: 't' is found in the cache again, not in a stale memo.
-    expect(cache.peek('t', memo)).toBe(active);
-    await lookup('bad', { active: false });
-    expect(cache.peek('bad', memo)).toEqual({ active: false });
-    expect(cache.peek('t', memo)).toBe(active);
-  });
-
-  it('should stop answering from the memo when the entry expires, and refuse the token at its exp', async () => {
+describe('TokenCache.peek', () => {
+  it('should answer until the entry expires, and refuse the token at its exp', async () => {
     const { cache, lookup, clock } = setup();
     const active: Verdict = { active: true, identity: identity(clock.now / 1000 + 60) };
-    /** A request's connection: the cache remembers the last token it presented. */
-    const memo = {};
     await lookup('t', active);
-    expect(cache.peek('t', memo)).toBe(active);
+    expect(cache.peek('t')).toBe(active);
     clock.now += 59_999;
-    expect(cache.peek('t', memo)).toBe(active);
+    expect(cache.peek('t')).toBe(active);
     clock.now += 1;
-    expect(cache.peek('t', memo)).toEqual({ active: false, reason: 'expired' });
-    expect(cache.peek('t', memo)).toEqual({ active: false, reason: 'expired' });
+    expect(cache.peek('t')).toEqual({ active: false, reason: 'expired' });
+    expect(cache.peek('t')).toEqual({ active: false, reason: 'expired' });
   });
 
-  it('should stop answering from the memo once a newer verdict replaced the entry', async () => {
+  it('should answer with the newer verdict once one replaced the entry', async () => {
     const { cache, lookup } = setup();
     const local: Verdict = { active: true, identity: makeIdentity({ scopes: null }) };
     const introspected: Verdict = { active: true, identity: makeIdentity({ scopes: ['openid'] }) };
-    /** A request's connection: the cache remembers the last token it presented. */
-    const memo = {};
     await lookup('t', local);
-    expect(cache.peek('t', memo)).toBe(local);
+    expect(cache.peek('t')).toBe(local);
     await cache.get('t', async () => introspected, (verdict) => verdict.active && verdict.identity.scopes !== null);
-    expect(cache.peek('t', memo)).toBe(introspected);
+    expect(cache.peek('t')).toBe(introspected);
   });
 
-  it('should forget a verdict at the max TTL even while the connection keeps sending it', async () => {
+  it('should forget a verdict at the max TTL however often it is asked for', async () => {
     const { cache, lookup, clock } = setup({ maxTtlMs: 1_000 });
     const active: Verdict = { active: true, identity: identity(null) };
-    /** A request's connection: the cache remembers the last token it presented. */
-    const memo = {};
     await lookup('t', active);
-    expect(cache.peek('t', memo)).toBe(active);
+    expect(cache.peek('t')).toBe(active);
     clock.now += 1_000;
-    expect(cache.peek('t', memo)).toBeUndefined();
+    expect(cache.peek('t')).toBeUndefined();
   });
 });
 

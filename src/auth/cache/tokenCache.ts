@@ -49,19 +49,6 @@ const EXPIRED: Verdict = { active: false, reason: 'expired' };
 interface Entry {
   readonly verdict: Verdict;
   readonly expiresAtMs: number;
-  /** A newer verdict took its place (e.g. after introspection): a memo holding it must look again. */
-  superseded?: true;
-}
-
-/**
- * The last token one keep-alive connection presented, with what the cache held for it. A client
- * sends the same token on every request of a connection, so its next requests skip hashing and
- * the LRU. It holds the token itself, as that connection's request headers do, and goes with the
- * connection (a WeakMap key).
- */
-interface ConnectionMemo {
-  token: string | undefined;
-  entry: Entry | undefined;
 }
 
 /** Cache key: SHA-256 of the token, so a heap dump or a shared cache never holds a usable token. */
@@ -88,7 +75,6 @@ export class TokenCache {
    */
   readonly #refusals: LRUCache<string, Entry> | undefined;
   readonly #inflight = new Map<string, Promise<Verdict>>();
-  readonly #memos = new WeakMap<object, ConnectionMemo>();
   readonly #options: TokenCacheOptions;
   readonly #now: () => number;
 
@@ -110,25 +96,10 @@ export class TokenCache {
   /**
    * The verdict this process remembers, synchronously, or undefined. A remembered identity whose
    * token has passed its `exp` turns into an inactive verdict: expiry is known without asking
-   * ZITADEL, so such a token is refused (401) even while ZITADEL is down. With the request's
-   * `connection`, the token that connection presented last is answered from its memo until its
-   * entry expires.
+   * ZITADEL, so such a token is refused (401) even while ZITADEL is down.
    */
-  peek(token: string, connection?: object): Verdict | undefined {
-    const memo = connection && this.#memoOf(connection);
-    if (memo?.token === token && memo.entry !== undefined && memo.entry.expiresAtMs > this.#now() && !memo.entry.superseded) return this.#hit(memo.entry).verdict;
-    const entry = this.#local(tokenKey(token));
-    if (memo) {
-      memo.token = entry ? token : undefined;
-      memo.entry = entry;
-    }
-    return entry?.verdict;
-  }
-
-  #memoOf(connection: object): ConnectionMemo {
-    let memo = this.#memos.get(connection);
-    if (!memo) this.#memos.set(connection, (memo = { token: undefined, entry: undefined }));
-    return memo;
+  peek(token: string): Verdict | undefined {
+    return this.#local(tokenKey(token))?.verdict;
   }
 
   /**
@@ -192,16 +163,11 @@ export class TokenCache {
     return entry;
   }
 
-  /** Replaces what is held for `key` (a memo holding it then looks again); a TTL of 0 or less only forgets. */
+  /** Replaces what is held for `key`; a TTL of 0 or less only forgets. */
   #store(key: string, verdict: Verdict, ttlMs: number): Entry | undefined {
     if (!this.#identities || !this.#refusals) return undefined;
-    for (const entries of [this.#identities, this.#refusals]) {
-      const previous = entries.peek(key);
-      if (previous) {
-        previous.superseded = true;
-        entries.delete(key);
-      }
-    }
+    this.#identities.delete(key);
+    this.#refusals.delete(key);
     if (ttlMs <= 0) return undefined;
     const entry: Entry = { verdict, expiresAtMs: this.#now() + ttlMs };
     (verdict.active ? this.#identities : this.#refusals).set(key, entry);
