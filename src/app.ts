@@ -10,7 +10,7 @@ import { createContext, type GraphQLContext } from './graphql/context.js';
 import { buildSchema } from './graphql/schema/index.js';
 import { fieldsRequiringScopes } from './graphql/schema/authDirectives.js';
 import { clientAddress } from './http/clientAddress.js';
-import { createPlayground, type PlaygroundOptions } from './http/playground.js';
+import { DEMO_DOCUMENT, createPlayground, type PlaygroundOptions } from './http/playground.js';
 import { GRAPHQL_PATH, createHttpServer } from './http/server.js';
 import { Metrics } from './observability/metrics.js';
 
@@ -63,7 +63,7 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
     schema,
     logger,
     graphql: config.graphql,
-    sandbox: config.playground && { headers: config.playground.headers },
+    sandbox: config.playground && { document: DEMO_DOCUMENT, headers: config.playground.headers },
   });
   const { verifier, discovery, guard } = auth;
   const httpServer = createHttpServer({

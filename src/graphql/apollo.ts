@@ -8,7 +8,6 @@ import type { GraphQLConfig } from '../config.js';
 import type { GraphQLContext } from './context.js';
 import { ErrorCode, translateDomainError } from './errors.js';
 import { responsePlugin } from './responsePlugin.js';
-import { DEMO_DOCUMENT } from '../http/playground.js';
 import { limitErrorOf, queryLimitRules } from './queryLimits.js';
 
 export interface ApolloOptions {
@@ -16,8 +15,8 @@ export interface ApolloOptions {
   readonly logger: Logger;
   /** Query limits, batching, introspection (the HTTP edge applies the rest). */
   readonly graphql: GraphQLConfig;
-  /** Apollo Sandbox as the landing page, with the headers it starts with; undefined: no landing page. */
-  readonly sandbox?: { readonly headers?: Readonly<Record<string, string>> | undefined } | undefined;
+  /** Apollo Sandbox as the landing page, with the document and headers it starts with; undefined: no landing page. */
+  readonly sandbox?: { readonly document: string; readonly headers?: Readonly<Record<string, string>> | undefined } | undefined;
   readonly plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
@@ -62,7 +61,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
         ? ApolloServerPluginLandingPageLocalDefault({
             embed: true,
             includeCookies: false,
-            document: DEMO_DOCUMENT,
+            document: options.sandbox.document,
             ...(options.sandbox.headers ? { headers: { ...options.sandbox.headers } } : {}),
           })
         : ApolloServerPluginLandingPageDisabled(),
