@@ -100,8 +100,12 @@ export function createApp(config: AppConfig, deps: AppDeps): App {
       return `http://${host && host !== '0.0.0.0' && host !== '::' ? hostForUrl(host) : 'localhost'}:${actual}${GRAPHQL_PATH}`;
     },
     async close() {
-      await apollo.stop();
-      await auth.close();
+      auth.stopBackground();
+      try {
+        await apollo.stop();
+      } finally {
+        await auth.close();
+      }
     },
   };
 }

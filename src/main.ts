@@ -1,8 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { App } from './app.js';
-
-import { clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type TokenValidationMode, type ZitadelConfig } from './config.js';
-import { ConfigError } from './config.js';
+import { ConfigError, clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type TokenValidationMode, type ZitadelConfig } from './config.js';
 import { createLogger } from './observability/logger.js';
 import type { DevIssuer } from './dev/issuer.js';
 import { FRONTEND_SCOPE } from './dev/directory.js';

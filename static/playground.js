@@ -1,7 +1,7 @@
 // The playground page's script: GraphiQL (served from this server, no CDN) with the
 // Authorization header prefilled, and, with the development issuer, a login through it
 // (authorization code + PKCE, by oidc-client-ts, as a front end does it). Its settings are
-// the JSON in #playground-config, written by the server (src/playground.ts).
+// the JSON in #playground-config, written by the server (src/http/playground.ts).
 /* global React, ReactDOM, GraphiQL, oidc */
 'use strict';
 

@@ -1,6 +1,11 @@
+import type { OutageLog } from '../observability/outageLog.js';
+
+/** The Retry-After we suggest when ZITADEL gives none. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
 /**
  * Domain errors of the auth layer. The schema layer translates them into GraphQL errors
- * (src/errors.ts); nothing here knows about GraphQL or HTTP.
+ * (src/graphql/errors.ts); nothing here knows about GraphQL or HTTP.
  */
 
 /** Why a caller is not authenticated. `missing_token` is the only one without a presented token. */
@@ -71,3 +76,19 @@ export type ProviderFailure =
   | 'PROVIDER_NOT_READY'
   /** Too many failures in a row: we stopped asking until a background probe succeeds. */
   | 'CIRCUIT_OPEN';
+
+/**
+ * Logs a failure to verify tokens once per kind of outage. A rejected key or a broken answer
+ * needs an operator (error); the rest passes by itself (warn).
+ */
+export function logProviderOutage(outage: OutageLog, failure: ProviderUnavailableError): void {
+  const level = failure.code === 'CLIENT_AUTH_REJECTED' || failure.code === 'PROVIDER_ERROR' ? 'error' : 'warn';
+  outage.failed(failure.code, level, { code: failure.code, err: failure.cause }, `cannot verify tokens: ${failure.message}`);
+}
+
+/** Any failure as a provider outage: ProviderUnavailableError as it is, anything else wrapped. */
+export function asProviderError(error: unknown, message: string): ProviderUnavailableError {
+  return error instanceof ProviderUnavailableError
+    ? error
+    : new ProviderUnavailableError('PROVIDER_ERROR', message, DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
+}

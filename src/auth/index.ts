@@ -49,7 +49,10 @@ export interface AuthDeps {
   readonly logger: Logger;
   /** Outbound HTTP to ZITADEL; default node:http with keep-alive agents. */
   readonly http?: HttpClient;
-  /** The clock of ZITADEL's answers: the breaker's Retry-After, the key store's cooldowns, `exp` and `nbf`. */
+  /**
+   * The clock of ZITADEL's answers: the breaker's Retry-After, the key store's cooldowns, and the
+   * `exp` and `nbf` checks of introspection and JWT validation (the cache keeps real time).
+   */
   readonly now?: () => number;
   readonly timings?: AuthTimings;
   /** Told of every introspection call as it ends: its duration, and its verdict (undefined when it failed). */
@@ -66,6 +69,8 @@ export interface Auth {
   readonly scopesUnknowable: boolean;
   /** Discovery runs in the background and never blocks. */
   start(): void;
+  /** Stops background work (discovery retries, breaker probes): the first step of a shutdown. */
+  stopBackground(): void;
   /** Releases timers, sockets and the Redis connection. */
   close(): Promise<void>;
 }
@@ -129,9 +134,12 @@ export function createAuth(config: AuthConfig, deps: AuthDeps): Auth {
     start() {
       void discovery.start();
     },
-    async close() {
+    stopBackground() {
       discovery.stop();
       guard?.stop();
+    },
+    async close() {
+      this.stopBackground();
       http.close();
       await shared?.close();
     },

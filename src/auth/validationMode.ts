@@ -2,7 +2,6 @@ import type { TokenValidationMode } from '../config.js';
 import { joseHeaderOf } from './zitadel/jwtClaims.js';
 import type { TokenCheck } from './verdict.js';
 
-
 export interface TokenCheckFactories {
   readonly introspection: () => TokenCheck;
   readonly jwt: () => TokenCheck;

@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import { OutageLog } from '../observability/outageLog.js';
 import type { TokenCache } from './cache/tokenCache.js';
-import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from './errors.js';
+import { AuthError, IntrospectionBudgetError, ProviderUnavailableError, asProviderError, logProviderOutage } from './errors.js';
 import type { Identity } from './identity.js';
 import type { TokenChecks } from './validationMode.js';
 import type { TokenCheck, Verdict } from './verdict.js';
 import { PASSING_REJECTIONS } from './zitadel/jwtClaims.js';
-import { asProviderError, logProviderOutage } from './zitadel/transport.js';
 
 /**
  * `client` (where verifying methods take it): who presents the token, an address, for the
@@ -52,6 +51,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       logProviderOutage(unexpected, failure);
       throw failure;
     }
+    unexpected.succeeded();
     if (!verdict.active) {
       logger.debug({ reason: verdict.reason }, 'token rejected');
       // No verdict on the token (its nbf lies ahead, its key is not published yet): refuse it

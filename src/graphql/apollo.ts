@@ -44,7 +44,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       if (limitError) return limitError.toFormatted();
       if (formatted.extensions?.code !== ErrorCode.InternalServerError) return formatted;
       // Domain errors from any resolver (a directive's guard, or `context.auth.require()` in a
-      // resolver of its own) are translated here, once; the status plugin then maps the codes.
+      // resolver of its own) are translated here, once; the response plugin then maps the codes to a status.
       const cause = unwrapResolverError(error);
       const translated = translateDomainError(cause);
       if (translated) return { message: translated.message, path: formatted.path, locations: formatted.locations, extensions: translated.extensions };

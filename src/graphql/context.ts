@@ -50,8 +50,9 @@ export class RequestAuth {
   #identity: Identity | undefined;
   /** Memory was asked (once per request). */
   #looked = false;
-  /** Memory holds a refusal: its reason. */
-  #refusedFor: string | undefined;
+  /** Memory holds a refusal for the token. */
+  #refused = false;
+  #refusalReason: string | undefined;
   #pending: Promise<Identity> | undefined;
   #introspected: Promise<Identity> | undefined;
 
@@ -76,8 +77,12 @@ export class RequestAuth {
       const known = this.#verifier.known(this.credential.token);
       if (known) {
         this.#scope.observer?.authFromMemory();
-        if (known.active) this.#identity = known.identity;
-        else this.#refusedFor = known.reason ?? 'inactive';
+        if (known.active) {
+          this.#identity = known.identity;
+        } else {
+          this.#refused = true;
+          this.#refusalReason = known.reason;
+        }
       }
     }
     return this.#identity;
@@ -108,10 +113,10 @@ export class RequestAuth {
 
   async #verify(): Promise<Identity> {
     const { credential } = this;
-    if (credential.kind !== 'token' || this.#refusedFor !== undefined) {
+    if (credential.kind !== 'token' || this.#refused) {
       // Refused moments ago (or expired): no need to ask again.
       const reason = credential.kind === 'none' ? 'missing_token' : credential.kind === 'malformed' ? 'malformed_token' : 'invalid_token';
-      const error = new AuthError(reason, this.#refusedFor);
+      const error = new AuthError(reason, this.#refusalReason);
       this.#scope.observer?.authRefused(error.detail ?? error.reason);
       throw error;
     }
@@ -139,7 +144,11 @@ export class RequestAuth {
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) {
+    // Nobody waits for the check any more; its failure must not go unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import type { HttpResponse } from '../../src/auth/zitadel/httpClient.js';
 import { identityFromClaims } from '../../src/auth/identity.js';
-import type { Discovery } from '../../src/auth/zitadel/discovery.js';
 import { createIntrospectionClient, processIntrospectionResponse } from '../../src/auth/zitadel/introspection.js';
 import { MAX_RETRY_AFTER_SECONDS, RATE_LIMIT_RETRY_AFTER_SECONDS, retryAfter } from '../../src/auth/zitadel/transport.js';
 import { rejected, thrown } from '../helpers/errors.js';
@@ -110,7 +109,7 @@ describe('createIntrospectionClient', () => {
     const calls: (boolean | undefined)[] = [];
     const discovery = { get: async () => ({ issuer: 'http://127.0.0.1:1', introspectionEndpoint: new URL('http://127.0.0.1:1/oauth/v2/introspect'), jwksUri: undefined }), invalidate() {} };
     const client = createIntrospectionClient({
-      discovery: discovery as unknown as Discovery,
+      discovery,
       clientAuth: { apply: () => Promise.reject(new Error('signing the client assertion failed')) },
       http: { send: () => Promise.reject(new Error('never called')), close() {} },
       timeoutMs: 100,

@@ -158,8 +158,9 @@ export class Discovery {
       // An unusable document needs an operator; an unreachable issuer passes by itself. Logged
       // once per kind of failure, however many retries it takes.
       const level = error instanceof ProviderUnavailableError ? 'warn' : 'error';
-      const kind = (error as { code?: unknown }).code;
-      this.#outage.failed(typeof kind === 'string' ? kind : 'unknown', level, { err: error, url: url.href, retryInMs: this.#delayMs }, 'issuer discovery failed');
+      // A different answer is a different failure (a 502, then a document naming a foreign issuer).
+      const kind = error instanceof Error ? `${(error as { code?: unknown }).code ?? error.name}: ${error.message}` : String(error);
+      this.#outage.failed(kind, level, { err: error, url: url.href, retryInMs: this.#delayMs }, 'issuer discovery failed');
       this.#scheduleRetry();
       throw error;
     }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { OutageLog } from '../../observability/outageLog.js';
-import { IntrospectionBudgetError, ProviderUnavailableError } from '../errors.js';
+import { IntrospectionBudgetError, ProviderUnavailableError, logProviderOutage } from '../errors.js';
 import type { TokenCheck, Verdict } from '../verdict.js';
 import type { IntrospectionBudget } from './budget.js';
-import { logProviderOutage } from './transport.js';
 
 export interface IntrospectionGuardOptions {
   /** The introspection client: fails only with ProviderUnavailableError. */
@@ -30,7 +29,7 @@ export interface IntrospectionGuardOptions {
  *   a refusal fails the request at once (IntrospectionBudgetError, a 429), nothing queues;
  * - transient failures are retried once or twice with jittered backoff;
  * - a 429 from ZITADEL stops all calls, probes included, until its Retry-After (a minute without
- *   one, at most two minutes: see providerErrors.ts);
+ *   one, at most two minutes: see transport.ts);
  * - after `failureThreshold` failures in a row the circuit opens: requests fail fast (503 with
  *   Retry-After) while probes in the background, not traffic, find out when ZITADEL is back,
  *   so even a replica that gets no requests recovers.
@@ -103,8 +102,11 @@ export class IntrospectionGuard implements TokenCheck {
         this.#succeeded();
         return verdict;
       } catch (error) {
-        // Anything else is a bug, not an outage: it leaves as it came.
-        if (!(error instanceof ProviderUnavailableError)) throw error;
+        // Anything else is a bug, not an outage: it leaves as it came (a failure it interrupted still counts).
+        if (!(error instanceof ProviderUnavailableError)) {
+          if (previous) this.#failed(previous);
+          throw error;
+        }
         failure = error;
       } finally {
         permit.release();

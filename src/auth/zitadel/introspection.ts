@@ -1,11 +1,11 @@
-import { ProviderUnavailableError } from '../errors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, ProviderUnavailableError, asProviderError } from '../errors.js';
 import { identityFromClaims, type IdentityOptions, type IntrospectionClaims } from '../identity.js';
 import type { TokenCheck, Verdict } from '../verdict.js';
 import type { ClientAuth } from './clientAuth.js';
 import type { Discovery } from './discovery.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import { JWT_CLOCK_TOLERANCE_SECONDS } from './jwtClaims.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, asProviderError, providerErrorForStatus, sendToIssuer } from './transport.js';
+import { providerErrorForStatus, sendToIssuer } from './transport.js';
 
 /**
  * Validates an introspection response (RFC 7662 §2.2), applies `exp` and `nbf` ourselves (the
@@ -59,7 +59,7 @@ function oauthError(body: string): string | undefined {
 }
 
 export interface IntrospectionClientOptions {
-  readonly discovery: Discovery;
+  readonly discovery: Pick<Discovery, 'get' | 'invalidate'>;
   readonly clientAuth: ClientAuth;
   readonly http: HttpClient;
   readonly timeoutMs: number;

@@ -1,11 +1,11 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Discovery } from './discovery.js';
-import { ProviderUnavailableError } from '../errors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, ProviderUnavailableError, asProviderError, logProviderOutage } from '../errors.js';
 import type { HttpClient, HttpResponse } from './httpClient.js';
 import type { CheckedJwtHeader } from './jwtClaims.js';
 import { OutageLog } from '../../observability/outageLog.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, asProviderError, logProviderOutage, providerErrorForStatus, sendToIssuer } from './transport.js';
+import { providerErrorForStatus, sendToIssuer } from './transport.js';
 
 /** The public key jose verifies with. */
 export type VerificationKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;

@@ -1,10 +1,7 @@
-import type { OutageLog } from '../../observability/outageLog.js';
 import type { Discovery } from './discovery.js';
 import { HttpTimeoutError, type HttpClient, type HttpRequest, type HttpResponse } from './httpClient.js';
-import { ProviderUnavailableError } from '../errors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, ProviderUnavailableError } from '../errors.js';
 
-/** The Retry-After we suggest when ZITADEL gives none. */
-export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /**
  * After a 429 without Retry-After: ZITADEL Cloud bans an address for one minute (its rate-limit
@@ -48,12 +45,6 @@ export function retryAfter(response: HttpResponse, fallback: number, nowMs = Dat
   return Math.min(seconds, MAX_RETRY_AFTER_SECONDS);
 }
 
-/** Any failure as a provider outage: ProviderUnavailableError as it is, anything else wrapped. */
-export function asProviderError(error: unknown, message: string): ProviderUnavailableError {
-  return error instanceof ProviderUnavailableError
-    ? error
-    : new ProviderUnavailableError('PROVIDER_ERROR', message, DEFAULT_RETRY_AFTER_SECONDS, { cause: error });
-}
 
 /**
  * A non-2xx answer from ZITADEL's `what` (e.g. "introspection") as an outage: 429 passes on its
@@ -86,13 +77,4 @@ export async function sendToIssuer(discovery: Pick<Discovery, 'invalidate'>, htt
   }
   if (response.status === 404) discovery.invalidate();
   return response;
-}
-
-/**
- * Logs a failure to verify tokens once per kind of outage. A rejected key or a broken answer
- * needs an operator (error); the rest passes by itself (warn).
- */
-export function logProviderOutage(outage: OutageLog, failure: ProviderUnavailableError): void {
-  const level = failure.code === 'CLIENT_AUTH_REJECTED' || failure.code === 'PROVIDER_ERROR' ? 'error' : 'warn';
-  outage.failed(failure.code, level, { code: failure.code, err: failure.cause }, `cannot verify tokens: ${failure.message}`);
 }
