@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rsaKey } from './keys.js';
 import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware } from '../../src/dev/issuer.js';
@@ -28,6 +29,21 @@ export interface TestIssuer extends DevIssuer {
   discoveryFault: Fault | undefined;
   /** What the key set endpoint acts out. */
   jwksFault: Fault | undefined;
+}
+
+/** Waits `ms`, or less when the client closes the connection first: no timer outlives the request. */
+async function delay(ms: number, socket: Socket): Promise<void> {
+  if (socket.destroyed) return;
+  const gone = new AbortController();
+  const abort = () => gone.abort();
+  socket.once('close', abort);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+  } catch (error) {
+    if (!gone.signal.aborted) throw error;
+  } finally {
+    socket.off('close', abort);
+  }
 }
 
 /** The development issuer's two RSA keys, from the run's pool. */
@@ -74,7 +90,7 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
         return;
       case 'delay':
       case 'hold':
-        await (fault.kind === 'delay' ? sleep(fault.ms) : fault.until);
+        await (fault.kind === 'delay' ? delay(fault.ms, ctx.req.socket) : fault.until);
         // The server gave up on us meanwhile: nothing left to answer.
         if (ctx.req.socket.destroyed) {
           ctx.respond = false;

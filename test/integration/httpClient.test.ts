@@ -12,7 +12,12 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1000);
+      if (req.url === '/slow') {
+        // Later than any client waits; cancelled when the client gives up, so no timer outlives the test.
+        const late = setTimeout(() => res.end('late'), 1000);
+        res.once('close', () => clearTimeout(late));
+        return;
+      }
       if (req.url === '/huge') return void res.end('x'.repeat(2 * 1024 * 1024));
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ method: req.method, body, contentLength: req.headers['content-length'], accept: req.headers.accept }));
