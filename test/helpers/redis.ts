@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from './net.js';
 
 /** A real redis-server of our own on a loopback port, which a test can stop, pause and restart. */
 export interface RedisServer {
@@ -26,17 +26,6 @@ const NOT_INSTALLED =
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
-
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** Starts redis-server on `port` (a free one by default), without persistence, and waits until it accepts connections. */
 export async function startRedisServer(port?: number): Promise<RedisServer> {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient, type HttpClient } from '../../src/auth/zitadel/httpClient.js';
+import { close, listen } from '../helpers/net.js';
 
 let server: http.Server;
 let base: string;
@@ -24,14 +24,10 @@ beforeAll(async () => {
     });
   });
   server.on('connection', () => (connections += 1));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listen(server)}`;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => close(server));
 
 describe('createHttpClient', () => {
   let client: HttpClient;
