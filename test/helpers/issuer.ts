@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rsaKey } from './keys.js';
-import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware } from '../../src/dev/issuer.js';
+import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware, type MintOptions } from '../../src/dev/issuer.js';
 
 /** A failure the issuer's introspection endpoint acts out, for the next `times` requests (default: all). */
 export type Fault = (
@@ -44,6 +44,17 @@ async function delay(ms: number, socket: Socket): Promise<void> {
   } finally {
     socket.off('close', abort);
   }
+}
+
+/**
+ * An opaque token that expires in 0.5 to 1 s. A token's exp is whole seconds after the second it
+ * was minted in, so one minted late in a second could be dead on arrival: it waits for the next
+ * second first.
+ */
+export async function mintShortLived(issuer: Pick<DevIssuer, 'mintToken'>, options: Omit<MintOptions, 'expiresInSeconds'> = {}): Promise<string> {
+  const intoSecond = Date.now() % 1000;
+  if (intoSecond > 500) await sleep(1000 - intoSecond);
+  return issuer.mintToken({ ...options, expiresInSeconds: 1 });
 }
 
 /** The development issuer's two RSA keys, from the run's pool. */
