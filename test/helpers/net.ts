@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 
-/** Starts `server` on a free port of `host` (loopback by default) and resolves with the port; rejects if it cannot listen. */
-export async function listen(server: Server | HttpServer, host = '127.0.0.1'): Promise<number> {
-  server.listen(0, host);
+/** Starts `server` on `port` of `host` (default: a free port of loopback) and resolves with the port; rejects if it cannot listen. */
+export async function listen(server: Server | HttpServer, host = '127.0.0.1', port = 0): Promise<number> {
+  server.listen(port, host);
   await once(server, 'listening');
   return (server.address() as AddressInfo).port;
 }
