@@ -134,9 +134,12 @@ describe('npm start with no configuration', () => {
   });
 });
 
-describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other configuration', (mode) => {
-  it('should print a curl with a JWT access token that returns Hello World!, and shut down cleanly on SIGTERM', async () => {
-    // The build `npm start` made above; the entry point is the same.
+/**
+ * The build `npm start` made, run as `node dist/main.js` (the same entry point) with other
+ * configurations. Each test has a process of its own: they run side by side.
+ */
+describe('node dist/main.js', () => {
+  it.concurrent.each(['jwt', 'auto'])('with ZITADEL_TOKEN_VALIDATION=%s and no other configuration, should print a curl with a JWT access token that returns Hello World!, and shut down cleanly on SIGTERM', async (mode) => {
     const run = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode, ZITADEL_TIMEOUT_MS: '4321' });
     try {
       const [, url] = await waitFor(run, /curl -s (\S+)/);
@@ -157,17 +160,15 @@ describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other config
       await kill(run);
     }
   });
-});
 
-describe('node dist/main.js with a bad configuration', () => {
-  it('should exit non-zero naming PORT when the port is taken', async () => {
+  it.concurrent('should exit non-zero naming PORT, or DEV_ISSUER_PORT, when the port is taken', async () => {
     const taken = createServer();
     const port = await listen(taken);
     try {
       const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), DEV_ISSUER_PORT: '0', HOST: '127.0.0.1' });
+      const issuerPortTaken = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: String(port) });
       expect(await exitCode(run)).toBe(78);
       expect(run.output()).toMatch(new RegExp(`PORT: ${port} is already in use`));
-      const issuerPortTaken = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: String(port) });
       expect(await exitCode(issuerPortTaken)).toBe(78);
       expect(issuerPortTaken.output()).toMatch(new RegExp(`DEV_ISSUER_PORT: ${port} is already in use`));
     } finally {
@@ -175,7 +176,7 @@ describe('node dist/main.js with a bad configuration', () => {
     }
   });
 
-  it.each<[string, Record<string, string>, RegExp]>([
+  it.concurrent.each<[string, Record<string, string>, RegExp]>([
     ['production without an issuer', { NODE_ENV: 'production' }, /ZITADEL_ISSUER: is required when NODE_ENV=production/],
     ['a missing key file', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_KEY_FILE: '/nonexistent.json' }, /ZITADEL_KEY_FILE: no such file/],
     ['a bad port', { PORT: 'eighty' }, /PORT: must be a whole number/],
@@ -190,10 +191,8 @@ describe('node dist/main.js with a bad configuration', () => {
     expect(run.output()).toMatch(message);
     expect(run.output()).not.toMatch(/\n\s+at /);
   });
-});
 
-describe('node dist/main.js with REDIS_URL while Redis is down', () => {
-  it('should start and serve, log the outage once, and never log the Redis password', async () => {
+  it.concurrent('with REDIS_URL while Redis is down, should start and serve, log the outage once, and never log the Redis password', async () => {
     const port = await freePort();
     const run = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: '0', HOST: '127.0.0.1', REDIS_URL: `redis://default:s3cret-pw@127.0.0.1:${port}` });
     try {
