@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
+import { tokenKey } from '../../src/auth/cache/tokenCache.js';
+import type { TokenValidationMode } from '../../src/config.js';
+import { DEV_API_APPLICATION } from '../../src/dev/directory.js';
 import { freePort } from './net.js';
 
 /** A real redis-server of our own on a loopback port, which a test can stop, pause and restart. */
@@ -26,6 +30,11 @@ const NOT_INSTALLED =
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
+
+/** Where replicas of the API, introspecting as the development issuer's API application, keep `token`'s verdict. */
+export function verdictKey(issuer: { readonly issuer: string; readonly projectId: string }, token: string, mode: TokenValidationMode = 'introspection'): string {
+  return redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId, mode }) + tokenKey(token);
+}
 
 /** Starts redis-server on `port` (a free one by default), without persistence, and waits until it accepts connections. */
 export async function startRedisServer(port?: number): Promise<RedisServer> {

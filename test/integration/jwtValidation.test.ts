@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWK } from 'jose';
 import { DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS } from '../../src/auth/zitadel/jwks.js';
-import { DEV_ORG_ID, type DevUser } from '../../src/dev/issuer.js';
+import { DEV_ORG_ID } from '../../src/dev/issuer.js';
+import { OTHER_PROJECT_ADMIN } from '../fixtures/devUsers.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { rsaKey } from '../helpers/keys.js';
 import { requestLineOf } from '../helpers/logs.js';
@@ -290,13 +291,6 @@ describe('ZITADEL_TOKEN_VALIDATION=auto', () => {
     expect(calls.introspections).toBe(0);
   });
 });
-
-/** Admin in another project of the instance, nothing in the API's project. */
-const OTHER_PROJECT_ADMIN: DevUser = {
-  sub: '200000000000000042',
-  username: 'other.admin@demo.localhost',
-  otherProjectRoles: { admin: { [DEV_ORG_ID]: 'demo.localhost' } },
-};
 
 /** The request log line `server` wrote for the request `res` answers, once written. */
 const requestLine = (server: TestServer, res: GraphQLResponse) => requestLineOf(server.logs, res.headers.get('x-request-id'));

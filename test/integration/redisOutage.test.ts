@@ -1,12 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
-import { tokenKey } from '../../src/auth/cache/tokenCache.js';
-import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { close, listen } from '../helpers/net.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis.js';
+import { withMessage } from '../helpers/logs.js';
+import { startRedisServer, verdictKey, type RedisServer } from '../helpers/redis.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
@@ -53,14 +51,11 @@ function redis(): Redis {
   return inspector;
 }
 
-const keyOf = (token: string) =>
-  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId, mode: 'introspection' }) + tokenKey(token);
+const stored = (token: string) => until(async () => (await redis().exists(verdictKey(issuer, token))) === 1, 'the verdict in Redis');
 
-const stored = (token: string) => until(async () => (await redis().exists(keyOf(token))) === 1, 'the verdict in Redis');
-
-const messages = (server: TestServer) => server.logs.map((line) => (JSON.parse(line) as { msg: string }).msg);
-const count = (server: TestServer, message: string) => messages(server).filter((msg) => msg === message).length;
-const connected = (server: TestServer) => messages(server).includes('shared token cache connected');
+/** How often `server` has logged `message` (each server is the test's own: its whole log is the test's). */
+const count = (server: TestServer, message: string) => withMessage(server.logs, message).length;
+const connected = (server: TestServer) => count(server, 'shared token cache connected') > 0;
 
 /** A token cached by `a` and readable by `b` through Redis costs one introspection. */
 async function expectSharing(a: TestServer, b: TestServer): Promise<void> {
