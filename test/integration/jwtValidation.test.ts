@@ -19,7 +19,12 @@ let issuer: TestIssuer;
 let jwt: TestServer;
 /** ZITADEL_TOKEN_VALIDATION=auto. */
 let auto: TestServer;
-/** The key store's clock (the tokens' exp and nbf are checked against the real one). */
+/**
+ * The clock of both servers' key stores and of their exp and nbf checks. Tests move it forward
+ * past key-set cooldowns (5 s a time, some 30 s in all), never so far that a token minted
+ * against the real clock (valid for 10 minutes, or not yet for 2) changes its verdict; a test
+ * that needs more time to pass has a server of its own.
+ */
 let clock = Date.now();
 
 beforeAll(async () => {
@@ -215,16 +220,23 @@ describe('ZITADEL_TOKEN_VALIDATION=jwt', () => {
   });
 
   it('should keep validating tokens signed with known keys while the issuer is down', async () => {
-    expect((await jwt.post(HELLO, bearer(await issuer.mintJwt()))).status).toBe(200);
-    issuer.jwksFault = { kind: 'reset' };
-    issuer.discoveryFault = { kind: 'reset' };
-    issuer.fault = { kind: 'reset' };
-    // Past the cooldown and the key set's maximum age: refreshes are tried, fail, and evict nothing.
-    for (const step of [DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS, DEFAULT_JWKS_COOLDOWN_MS]) {
-      clock += step;
-      const res = await jwt.post(ME, bearer(await issuer.mintJwt()));
-      expect(res.status).toBe(200);
-      expect(res.body.data?.me).toMatchObject({ id: issuer.demoUser.sub });
+    // A server of its own: its clock passes the key set's maximum age (10 minutes).
+    let now = Date.now();
+    const own = await startTestServer({ issuer, tokenValidation: 'jwt', credentials: null, jwks: { now: () => now } });
+    try {
+      expect((await own.post(HELLO, bearer(await issuer.mintJwt()))).status).toBe(200);
+      issuer.jwksFault = { kind: 'reset' };
+      issuer.discoveryFault = { kind: 'reset' };
+      issuer.fault = { kind: 'reset' };
+      // Past the cooldown and the key set's maximum age: refreshes are tried, fail, and evict nothing.
+      for (const step of [DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS, DEFAULT_JWKS_COOLDOWN_MS]) {
+        now += step;
+        const res = await own.post(ME, bearer(await issuer.mintJwt()));
+        expect(res.status).toBe(200);
+        expect(res.body.data?.me).toMatchObject({ id: issuer.demoUser.sub });
+      }
+    } finally {
+      await own.close();
     }
   });
 
@@ -350,6 +362,8 @@ describe('@requiresScopes with JWT access tokens, which carry no scopes', () => 
   const SCOPED = '{ scopedGreeting }';
 
   it('should fail closed with 403 in jwt mode, naming the cause, without asking the issuer', async () => {
+    // Known keys first, so any fetch below would be one the token caused.
+    expect((await jwt.post(HELLO, bearer(await issuer.mintJwt()))).status).toBe(200);
     let res: GraphQLResponse | undefined;
     const calls = await issuerCallsDuring(async () => {
       res = await jwt.post(SCOPED, bearer(await issuer.mintJwt({ scope: 'openid profile email' })));
