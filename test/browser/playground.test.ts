@@ -3,13 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ACME_ORG_ID, DEMO_ACCOUNTS, FRONTEND_SCOPE, startDevIssuer, type DemoAccount, type DevIssuer } from '../../src/dev/issuer.js';
 import { isLocal, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { devIssuerKeys } from '../helpers/issuer.js';
+import { close, listen } from '../helpers/net.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -162,13 +162,11 @@ describe('a front end using oidc-client-ts', () => {
       if (req.url === '/oidc-client-ts.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(library);
       res.writeHead(200, { 'content-type': 'text/html' }).end(frontEndPage(issuer, server.url));
     });
-    await new Promise<void>((resolve) => frontEnd.listen(0, '127.0.0.1', resolve));
     // A front end on another port, reached as localhost (a different origin from the API's).
-    origin = `http://localhost:${(frontEnd.address() as AddressInfo).port}`;
+    origin = `http://localhost:${await listen(frontEnd)}`;
   });
   afterAll(async () => {
-    frontEnd?.closeAllConnections();
-    await new Promise((resolve) => frontEnd?.close(resolve));
+    if (frontEnd) await close(frontEnd);
   });
 
   it('should log in with the issuer URL and client id alone, and call the API with the access token', async () => {

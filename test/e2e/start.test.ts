@@ -1,65 +1,101 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { EventEmitter } from 'node:events';
+import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logIn } from '../helpers/login.js';
-import { freePort } from '../helpers/redis.js';
+import { close, freePort, listen } from '../helpers/net.js';
 
 /**
- * What a new user does: `npm start` with no configuration, then the printed curl. Runs the
- * real entry point in its own process (the build `npm start` makes), and its error exits.
+ * What a new user does: `npm start` with no configuration in a fresh checkout (no dist/), then
+ * the printed curl. Runs the real entry point in its own process, from the build `npm start`
+ * made, and its error exits.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ZITADEL_|GRAPHQL_|REDIS_|DEV_ISSUER_PORT$|NODE_ENV$|PORT$|HOST$|NODE_OPTIONS$)/.test(k)));
+/** What a clone has that a build makes or `npm ci` installs: not copied. */
+const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', 'coverage']);
+
+/** The checkout `npm start` runs in: this one's files as a clone has them, with its installed node_modules. */
+let checkout: string;
 
 interface Run {
-  child: ChildProcess;
-  output: () => string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Settles once the process has exited and its output is all read. */
+  readonly closed: Promise<number | null>;
+  /** Emits 'output' on every chunk. */
+  readonly events: EventEmitter;
 }
 
 function start(command: string, args: string[], env: Record<string, string>): Run {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: checkout, env: { ...CLEAN_ENV, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events = new EventEmitter();
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output };
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    events.emit('output');
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, output: () => output, closed, events };
 }
 
-async function waitFor(run: Run, pattern: RegExp, ms = 60_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const match = run.output().match(pattern);
-    if (match) return match;
-    if (run.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** The first match of `pattern` in the output, as soon as it is printed; rejects if the process ends first. */
+function waitFor(run: Run, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = run.output().match(pattern);
+      if (!match) return;
+      run.events.off('output', check);
+      resolve(match);
+    };
+    run.events.on('output', check);
+    check();
+    void run.closed.then(() => {
+      run.events.off('output', check);
+      reject(new Error(`no ${pattern} in output:\n${run.output()}`));
+    });
+  });
+}
+
+/** Its exit code, once it has exited and its output is all read. */
+const exitCode = (run: Run) => run.closed;
+
+/** Kills the process and everything it started (npm, sh, node), and waits until it is gone. */
+async function kill(run: Run | undefined): Promise<void> {
+  if (!run) return;
+  if (run.child.exitCode === null && run.child.signalCode === null) {
+    try {
+      process.kill(-run.child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
   }
-  throw new Error(`no ${pattern} in output:\n${run.output()}`);
-}
-
-async function exitCode(run: Run): Promise<number | null> {
-  if (run.child.exitCode !== null || run.child.signalCode !== null) return run.child.exitCode;
-  const [code] = (await once(run.child, 'exit')) as [number | null];
-  return code;
+  await run.closed;
 }
 
 let dev: Run;
 
-// Each test starts a server process; on a busy machine that takes seconds (waitFor allows 60).
+// Each test starts a server process; on a busy machine that takes seconds.
 jest.setTimeout(45_000);
 
 beforeAll(async () => {
+  checkout = await mkdtemp(join(tmpdir(), 'e2e-checkout-'));
+  await cp(ROOT, checkout, { recursive: true, filter: (source) => !NOT_IN_A_CLONE.has(relative(ROOT, source).split(sep)[0]!) });
+  await symlink(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
   // No HOST: what a new user runs, on ports that leave a developer's own `npm start` alone.
   dev = start('npm', ['start'], { PORT: '0', DEV_ISSUER_PORT: '0' });
   await waitFor(dev, /curl -s (\S+)/);
 }, 90_000);
 
 afterAll(async () => {
-  if (dev.child.exitCode === null && dev.child.signalCode === null) {
-    process.kill(-dev.child.pid!, 'SIGKILL');
-    await exitCode(dev);
-  }
+  await kill(dev);
+  if (checkout) await rm(checkout, { recursive: true, force: true });
 });
 
 describe('npm start with no configuration', () => {
@@ -96,19 +132,14 @@ describe('npm start with no configuration', () => {
     const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
     if (external) await expect(fetch(`http://${external.address}:${port}/healthz`)).rejects.toThrow();
   });
-
-  it('should shut down cleanly on SIGTERM', async () => {
-    // The server's own pid (npm runs it as a child), from its JSON log line.
-    const [, pid] = await waitFor(dev, /"pid":(\d+),[^\n]*"msg":"GraphQL API listening"/);
-    process.kill(Number(pid), 'SIGTERM');
-    expect(await exitCode(dev)).toBe(0);
-    expect(dev.output()).toMatch(/"signal":"SIGTERM"[^\n]*"msg":"shutting down"/);
-  });
 });
 
-describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other configuration', (mode) => {
-  it('should print a curl with a JWT access token that returns Hello World!', async () => {
-    // The build `npm start` made above; the entry point is the same.
+/**
+ * The build `npm start` made, run as `node dist/main.js` (the same entry point) with other
+ * configurations. Each test has a process of its own: they run side by side.
+ */
+describe('node dist/main.js', () => {
+  it.concurrent.each(['jwt', 'auto'])('with ZITADEL_TOKEN_VALIDATION=%s and no other configuration, should print a curl with a JWT access token that returns Hello World!, and shut down cleanly on SIGTERM', async (mode) => {
     const run = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: '0', HOST: '127.0.0.1', ZITADEL_TOKEN_VALIDATION: mode, ZITADEL_TIMEOUT_MS: '4321' });
     try {
       const [, url] = await waitFor(run, /curl -s (\S+)/);
@@ -123,32 +154,29 @@ describe.each(['jwt', 'auto'])('ZITADEL_TOKEN_VALIDATION=%s with no other config
       expect(await res.json()).toEqual({ data: { hello: 'Hello World!', me: { id: '200000000000000001', roles: ['admin'] } } });
       run.child.kill('SIGTERM');
       expect(await exitCode(run)).toBe(0);
+      expect(run.output()).toMatch(/"signal":"SIGTERM"[^\n]*"msg":"shutting down"/);
     } finally {
       // Whatever failed above, the server does not outlive the test.
-      run.child.kill('SIGKILL');
-      await exitCode(run);
+      await kill(run);
     }
   });
-});
 
-describe('node dist/main.js with a bad configuration', () => {
-  it('should exit non-zero naming PORT when the port is taken', async () => {
+  it.concurrent('should exit non-zero naming PORT, or DEV_ISSUER_PORT, when the port is taken', async () => {
     const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = await listen(taken);
     try {
-      const { port } = taken.address() as AddressInfo;
       const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), DEV_ISSUER_PORT: '0', HOST: '127.0.0.1' });
+      const issuerPortTaken = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: String(port) });
       expect(await exitCode(run)).toBe(78);
       expect(run.output()).toMatch(new RegExp(`PORT: ${port} is already in use`));
-      const issuerPortTaken = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: String(port) });
       expect(await exitCode(issuerPortTaken)).toBe(78);
       expect(issuerPortTaken.output()).toMatch(new RegExp(`DEV_ISSUER_PORT: ${port} is already in use`));
     } finally {
-      taken.close();
+      await close(taken);
     }
   });
 
-  it.each<[string, Record<string, string>, RegExp]>([
+  it.concurrent.each<[string, Record<string, string>, RegExp]>([
     ['production without an issuer', { NODE_ENV: 'production' }, /ZITADEL_ISSUER: is required when NODE_ENV=production/],
     ['a missing key file', { ZITADEL_ISSUER: 'https://acme.zitadel.cloud', ZITADEL_KEY_FILE: '/nonexistent.json' }, /ZITADEL_KEY_FILE: no such file/],
     ['a bad port', { PORT: 'eighty' }, /PORT: must be a whole number/],
@@ -163,10 +191,8 @@ describe('node dist/main.js with a bad configuration', () => {
     expect(run.output()).toMatch(message);
     expect(run.output()).not.toMatch(/\n\s+at /);
   });
-});
 
-describe('node dist/main.js with REDIS_URL while Redis is down', () => {
-  it('should start and serve, log the outage once, and never log the Redis password', async () => {
+  it.concurrent('with REDIS_URL while Redis is down, should start and serve, log the outage once, and never log the Redis password', async () => {
     const port = await freePort();
     const run = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: '0', HOST: '127.0.0.1', REDIS_URL: `redis://default:s3cret-pw@127.0.0.1:${port}` });
     try {
@@ -181,8 +207,7 @@ describe('node dist/main.js with REDIS_URL while Redis is down', () => {
       expect(run.output().match(/shared token cache unavailable/g)).toHaveLength(1);
       expect(run.output()).not.toContain('s3cret-pw');
     } finally {
-      process.kill(-run.child.pid!, 'SIGKILL');
-      await exitCode(run);
+      await kill(run);
     }
   });
 });

@@ -1,6 +1,7 @@
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rsaKey } from './keys.js';
-import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware } from '../../src/dev/issuer.js';
+import { startDevIssuer, type DevIssuer, type DevIssuerOptions, type IssuerMiddleware, type MintOptions } from '../../src/dev/issuer.js';
 
 /** A failure the issuer's introspection endpoint acts out, for the next `times` requests (default: all). */
 export type Fault = (
@@ -28,6 +29,32 @@ export interface TestIssuer extends DevIssuer {
   discoveryFault: Fault | undefined;
   /** What the key set endpoint acts out. */
   jwksFault: Fault | undefined;
+}
+
+/** Waits `ms`, or less when the client closes the connection first: no timer outlives the request. */
+async function delay(ms: number, socket: Socket): Promise<void> {
+  if (socket.destroyed) return;
+  const gone = new AbortController();
+  const abort = () => gone.abort();
+  socket.once('close', abort);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+  } catch (error) {
+    if (!gone.signal.aborted) throw error;
+  } finally {
+    socket.off('close', abort);
+  }
+}
+
+/**
+ * An opaque token that expires in 0.5 to 1 s. A token's exp is whole seconds after the second it
+ * was minted in, so one minted late in a second could be dead on arrival: it waits for the next
+ * second first.
+ */
+export async function mintShortLived(issuer: Pick<DevIssuer, 'mintToken'>, options: Omit<MintOptions, 'expiresInSeconds'> = {}): Promise<string> {
+  const intoSecond = Date.now() % 1000;
+  if (intoSecond > 500) await sleep(1000 - intoSecond);
+  return issuer.mintToken({ ...options, expiresInSeconds: 1 });
 }
 
 /** The development issuer's two RSA keys, from the run's pool. */
@@ -74,7 +101,7 @@ export async function startTestIssuer(options: DevIssuerOptions = {}): Promise<T
         return;
       case 'delay':
       case 'hold':
-        await (fault.kind === 'delay' ? sleep(fault.ms) : fault.until);
+        await (fault.kind === 'delay' ? delay(fault.ms, ctx.req.socket) : fault.until);
         // The server gave up on us meanwhile: nothing left to answer.
         if (ctx.req.socket.destroyed) {
           ctx.respond = false;

@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
+import { tokenKey } from '../../src/auth/cache/tokenCache.js';
+import type { TokenValidationMode } from '../../src/config.js';
+import { DEV_API_APPLICATION } from '../../src/dev/directory.js';
+import { freePort } from './net.js';
 
 /** A real redis-server of our own on a loopback port, which a test can stop, pause and restart. */
 export interface RedisServer {
@@ -27,15 +31,9 @@ const NOT_INSTALLED =
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+/** Where replicas of the API, introspecting as the development issuer's API application, keep `token`'s verdict. */
+export function verdictKey(issuer: { readonly issuer: string; readonly projectId: string }, token: string, mode: TokenValidationMode = 'introspection'): string {
+  return redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId, mode }) + tokenKey(token);
 }
 
 /** Starts redis-server on `port` (a free one by default), without persistence, and waits until it accepts connections. */

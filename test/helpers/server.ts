@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { createApp, type App, type AppConfig, type AppDeps } from '../../src/app.js';
 import { loadGraphQLConfig, privateKeyJwtCredentials, type CacheConfig, type ClientCredentials, type RedisConfig } from '../../src/config.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { memoryLog } from './logs.js';
 import type { TestIssuer } from './issuer.js';
 
 export interface TestServer {
@@ -55,13 +54,7 @@ export interface TestServerOptions {
 
 /** Our real server on a free loopback port, logging into memory. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
+  const { logger, lines: logs } = memoryLog();
   const app = createApp(
     {
       zitadel: {
@@ -83,7 +76,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       tokenValidation: options.tokenValidation ?? 'introspection',
     },
     {
-      logger: createLogger('debug', sink),
+      logger,
       ...(options.now ? { now: options.now } : {}),
       timings: {
         discoveryBackoff: { initialMs: 50, maxMs: 200 },

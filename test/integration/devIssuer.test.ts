@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { JWT_BEARER_ASSERTION_TYPE } from '../../src/auth/zitadel/clientAuth.js';
 import { parseApplicationKey } from '../../src/auth/zitadel/keyFile.js';
-import { DEV_ORG_ID, OTHER_PROJECT_ID, startDevIssuer, type DevIssuer, type DevUser } from '../../src/dev/issuer.js';
+import { DEV_ORG_ID, OTHER_PROJECT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/issuer.js';
+import { OTHER_PROJECT_ADMIN } from '../fixtures/devUsers.js';
 import { devIssuerKeys } from '../helpers/issuer.js';
 
 /**
@@ -40,14 +41,6 @@ const ROLES = 'urn:zitadel:iam:org:project:roles';
 const projectRoles = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
 const RESOURCE_OWNER = ['urn:zitadel:iam:user:resourceowner:id', 'urn:zitadel:iam:user:resourceowner:name', 'urn:zitadel:iam:user:resourceowner:primary_domain'];
 const payloadOf = (jwt: string) => decodeJwt(jwt) as Record<string, unknown>;
-
-/** Admin in another project of the instance, and nothing in the API's project. */
-const OTHER_PROJECT_ADMIN: DevUser = {
-  sub: '200000000000000042',
-  username: 'other.admin@demo.localhost',
-  otherProjectRoles: { admin: { [DEV_ORG_ID]: 'demo.localhost' } },
-  organizationId: DEV_ORG_ID,
-};
 
 async function introspect(token: string, clientAssertion: string) {
   const res = await fetch(introspectionEndpoint, {

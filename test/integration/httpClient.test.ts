@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HttpResponseTooLargeError, HttpTimeoutError, createHttpClient, type HttpClient } from '../../src/auth/zitadel/httpClient.js';
+import { close, listen } from '../helpers/net.js';
 
 let server: http.Server;
 let base: string;
@@ -12,21 +12,22 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1000);
+      if (req.url === '/slow') {
+        // Later than any client waits; cancelled when the client gives up, so no timer outlives the test.
+        const late = setTimeout(() => res.end('late'), 1000);
+        res.once('close', () => clearTimeout(late));
+        return;
+      }
       if (req.url === '/huge') return void res.end('x'.repeat(2 * 1024 * 1024));
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ method: req.method, body, contentLength: req.headers['content-length'], accept: req.headers.accept }));
     });
   });
   server.on('connection', () => (connections += 1));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listen(server)}`;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => close(server));
 
 describe('createHttpClient', () => {
   let client: HttpClient;

@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
 import { Discovery } from '../../src/auth/zitadel/discovery.js';
 import { ProviderUnavailableError } from '../../src/auth/errors.js';
 import { createHttpClient, type HttpClient } from '../../src/auth/zitadel/httpClient.js';
 import { JwksStore } from '../../src/auth/zitadel/jwks.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { memoryLog, withMessage } from '../helpers/logs.js';
 import { until } from '../helpers/until.js';
 
 /**
@@ -27,8 +26,8 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  logs = [];
-  const logger = createLogger('debug', new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }));
+  const { logger, lines } = memoryLog();
+  logs = lines;
   http = createHttpClient();
   discovery = new Discovery({ issuer: new URL(issuer.issuer), http, timeoutMs: 1000, logger });
   clock = 1_000_000;
@@ -183,8 +182,7 @@ describe('JwksStore', () => {
     issuer.jwksFault = undefined;
     clock += COOLDOWN_MS;
     await store.keyFor(header('unknown-after'));
-    const lines = logs.map((line) => JSON.parse(line) as { msg: string; level: number });
-    expect(lines.filter((l) => l.msg.startsWith('cannot verify tokens')).length).toBe(1);
-    expect(lines.filter((l) => l.msg === "the issuer's signing keys recovered").length).toBe(1);
+    expect(withMessage(logs, /^cannot verify tokens/)).toHaveLength(1);
+    expect(withMessage(logs, "the issuer's signing keys recovered")).toHaveLength(1);
   });
 });

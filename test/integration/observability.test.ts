@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
+import { requestLineOf } from '../helpers/logs.js';
 import { bearer, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
@@ -21,25 +22,8 @@ afterAll(async () => {
   await issuer.close();
 });
 
-interface RequestLine {
-  msg: string;
-  reqId: string;
-  operationName: string | null;
-  outcome: string;
-  status: number;
-  ms: number;
-  auth: 'cache' | 'checked' | null;
-  authMs?: number;
-}
-
-/** The request log lines written since `from`, waiting a moment for the response's close event. */
-async function requestLines(from: number): Promise<RequestLine[]> {
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  return server.logs
-    .slice(from)
-    .map((line) => JSON.parse(line) as RequestLine)
-    .filter((line) => line.msg === 'request');
-}
+/** The request log line of the request `res` answers (written, with its metrics, when the response closes). */
+const requestLine = (res: { headers: Headers }, of: TestServer = server) => requestLineOf(of.logs, res.headers.get('x-request-id'));
 
 async function metrics(of: TestServer = server): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(new URL('/metrics', of.url));
@@ -92,17 +76,17 @@ describe('headers of every GraphQL answer', () => {
 describe('request logs', () => {
   it('should write one line per request with id, operation, outcome, status, and how the token was known', async () => {
     const token = await issuer.mintToken();
-    const from = server.logs.length;
     const first = await server.post('query Greeting { hello }', { ...bearer(token), 'x-request-id': 'first-call' });
     const second = await server.post('query Greeting { hello }', { ...bearer(token), 'x-request-id': 'second-call' });
     expect([first.status, second.status]).toEqual([200, 200]);
-    const lines = await requestLines(from);
-    expect(lines).toHaveLength(2);
+    const lines = [await requestLine(first), await requestLine(second)];
     expect(lines[0]).toMatchObject({ reqId: 'first-call', operationName: 'Greeting', outcome: 'OK', status: 200, auth: 'checked' });
     expect(lines[0]?.authMs).toBeGreaterThanOrEqual(0);
     expect(lines[1]).toMatchObject({ reqId: 'second-call', operationName: 'Greeting', outcome: 'OK', status: 200, auth: 'cache' });
     expect(lines[1]).not.toHaveProperty('authMs');
     expect(lines[0]?.ms).toBeGreaterThanOrEqual(0);
+    // One line each.
+    for (const reqId of ['first-call', 'second-call']) expect(server.logs.filter((line) => line.includes(`"reqId":"${reqId}"`) && line.includes('"msg":"request"'))).toHaveLength(1);
   });
 
   it.each([
@@ -110,14 +94,13 @@ describe('request logs', () => {
     ['a rejected token', '{ hello }', bearer('made-up-token'), 401, 'UNAUTHENTICATED'],
     ['a query over a limit', `{ ${Array.from({ length: 20 }, (_, i) => `x${i}: hello`).join(' ')} }`, {}, 400, 'TOO_MANY_ALIASES'],
   ])('should log the outcome of %s', async (_what, query, headers, status, outcome) => {
-    const from = server.logs.length;
-    expect((await server.post(query, headers)).status).toBe(status);
-    expect((await requestLines(from))[0]).toMatchObject({ status, outcome });
+    const res = await server.post(query, headers);
+    expect(res.status).toBe(status);
+    expect(await requestLine(res)).toMatchObject({ status, outcome });
   });
 
   it('should log a request whose client went away before the answer as 499 CLIENT_CLOSED_REQUEST', async () => {
     const token = await issuer.mintToken();
-    const from = server.logs.length;
     const before = issuer.introspections;
     let release = () => {};
     issuer.fault = { kind: 'hold', until: new Promise<void>((resolve) => (release = resolve)) };
@@ -132,8 +115,7 @@ describe('request logs', () => {
       await until(() => issuer.introspections > before, 'the introspection held');
       client.abort();
       await pending;
-      await until(() => server.logs.slice(from).some((line) => line.includes('"reqId":"gone"')), 'the request line');
-      expect((await requestLines(from)).find((line) => line.reqId === 'gone')).toMatchObject({ status: 499, outcome: 'CLIENT_CLOSED_REQUEST' });
+      expect(await requestLineOf(server.logs, 'gone')).toMatchObject({ status: 499, outcome: 'CLIENT_CLOSED_REQUEST' });
     } finally {
       issuer.fault = undefined;
       release();
@@ -141,14 +123,13 @@ describe('request logs', () => {
   });
 
   it('should log a body over the limit as BODY_TOO_LARGE', async () => {
-    const from = server.logs.length;
     const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ __typename } #${'x'.repeat(2_000_000)}` }) });
     expect(res.status).toBe(413);
-    expect((await requestLines(from))[0]).toMatchObject({ status: 413, outcome: 'BODY_TOO_LARGE' });
+    expect(await requestLine(res)).toMatchObject({ status: 413, outcome: 'BODY_TOO_LARGE' });
   });
 
   it('should never log a token or a client assertion', async () => {
-    await server.post('{ me { id } }', bearer(await issuer.mintToken()));
+    await requestLine(await server.post('{ me { id } }', bearer(await issuer.mintToken())));
     const all = server.logs.join('\n');
     for (const token of issuer.minted) expect(all).not.toContain(token);
     expect(all).not.toMatch(/client_assertion|eyJhbGciOi|BEGIN (RSA )?PRIVATE KEY/);
@@ -158,10 +139,8 @@ describe('request logs', () => {
 describe('GET /metrics', () => {
   it('should expose Prometheus metrics for requests, the cache, introspection and the breaker', async () => {
     const token = await issuer.mintToken();
-    await server.post('{ hello }', bearer(token));
-    await server.post('{ hello }', bearer(token));
-    await server.post('{ hello }');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Each request counted once its log line is written (both happen when its response closes).
+    for (const headers of [bearer(token), bearer(token), {}]) await requestLine(await server.post('{ hello }', headers));
     const { status, type, text } = await metrics();
     expect(status).toBe(200);
     expect(type).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -179,14 +158,16 @@ describe('GET /metrics', () => {
 
   it('should count negative cache hits and budget refusals', async () => {
     const bad = bearer(`unknown-${Date.now()}`);
-    expect((await stingy.post('{ hello }', bad)).status).toBe(401);
+    const first = await stingy.post('{ hello }', bad);
+    expect(first.status).toBe(401);
+    await requestLine(first, stingy);
     const before = await metrics(stingy);
     // Refused a moment ago: now answered from memory, without a call and without budget.
     expect((await stingy.post('{ hello }', bad)).status).toBe(401);
     const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => stingy.post('{ hello }', bearer(`unknown-${i}-${Date.now()}`))));
     const refused = answers.filter((a) => a.status === 429).length;
     expect(refused).toBeGreaterThanOrEqual(4);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const answer of answers) await requestLine(answer, stingy);
     const after = await metrics(stingy);
     const grew = (name: string, labels = '') => sample(after.text, name, labels) - (sample(before.text, name, labels) || 0);
     expect(grew('auth_cache_negative_hits_total')).toBe(1);

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { redisKeyPrefix } from '../../src/auth/cache/redisCache.js';
-import { tokenKey } from '../../src/auth/cache/tokenCache.js';
-import type { TokenValidationMode } from '../../src/config.js';
-import { DEV_API_APPLICATION } from '../../src/dev/issuer.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
-import { testRedisUrl } from '../helpers/redis.js';
+import { testRedisUrl, verdictKey } from '../helpers/redis.js';
 import { bearer, startTestServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
@@ -42,8 +38,7 @@ afterAll(async () => {
 });
 
 /** Where the replicas keep `token`'s verdict. */
-const keyOf = (token: string, mode: TokenValidationMode = 'introspection') =>
-  redisKeyPrefix({ issuer: new URL(issuer.issuer).href, clientId: DEV_API_APPLICATION.clientId, projectId: issuer.projectId, mode }) + tokenKey(token);
+const keyOf = (token: string, mode?: Parameters<typeof verdictKey>[2]) => verdictKey(issuer, token, mode);
 
 /** The verdict JSON of a sealed value (`<mac>.<until>.<json>`). */
 const jsonOf = (value: string) => value.slice(value.indexOf('.', value.indexOf('.') + 1) + 1);

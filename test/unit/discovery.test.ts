@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { DiscoveryDocumentError, discoveryUrl, parseDiscoveryResponse } from '../../src/auth/zitadel/discovery.js';
+import { Discovery, DiscoveryDocumentError, discoveryUrl, parseDiscoveryResponse } from '../../src/auth/zitadel/discovery.js';
+import type { HttpClient } from '../../src/auth/zitadel/httpClient.js';
+import { memoryLog, withMessage } from '../helpers/logs.js';
+import { until } from '../helpers/until.js';
 
 const ISSUER = new URL('https://acme.zitadel.cloud');
 const doc = { issuer: 'https://acme.zitadel.cloud', introspection_endpoint: 'https://acme.zitadel.cloud/oauth/v2/introspect' };
@@ -42,5 +45,25 @@ describe('discovery', () => {
     ['a key set on another host', { jwks_uri: 'https://keys.evil.example/oauth/v2/keys' }, /jwks_uri https:\/\/keys\.evil\.example, outside/],
   ])('should refuse %s, naming the endpoint: ZITADEL serves every endpoint on its own origin', (_name, fields, message) => {
     expect(() => parseDiscoveryResponse(ok({ ...doc, ...fields }), ISSUER)).toThrow(message);
+  });
+});
+
+describe('Discovery retrying in the background', () => {
+  it('should log each different failure once, however many retries repeat it, and the recovery once', async () => {
+    const answers = [ok(doc, 502), ok(doc, 502), ok(doc, 502), ok({ ...doc, issuer: 'https://evil.example' }), ok({ ...doc, issuer: 'https://evil.example' }), ok(doc)];
+    const http: HttpClient = { send: async () => answers.shift() ?? ok(doc), close() {} };
+    const log = memoryLog();
+    const discovery = new Discovery({ issuer: ISSUER, http, timeoutMs: 100, logger: log.logger, backoff: { initialMs: 1, maxMs: 1 } });
+    try {
+      void discovery.start();
+      await until(() => discovery.ready, 'discovery');
+      expect(answers).toEqual([]);
+      const failed = withMessage(log.lines, 'issuer discovery failed').map((line) => (line.err as { message: string }).message);
+      expect(failed).toEqual(['discovery answered HTTP 502', 'discovery names issuer https://evil.example, but ZITADEL_ISSUER is https://acme.zitadel.cloud/']);
+      expect(withMessage(log.lines, 'issuer discovery recovered')).toHaveLength(1);
+      expect(withMessage(log.lines, 'issuer discovered')).toHaveLength(1);
+    } finally {
+      discovery.stop();
+    }
   });
 });

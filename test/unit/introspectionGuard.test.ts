@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
 import { IntrospectionBudgetError, ProviderUnavailableError, type ProviderFailure } from '../../src/auth/errors.js';
 import { IntrospectionBudget } from '../../src/auth/zitadel/budget.js';
 import { IntrospectionGuard, type IntrospectionGuardOptions } from '../../src/auth/zitadel/guard.js';
 import type { TokenCheck, Verdict } from '../../src/auth/verdict.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { rejected } from '../helpers/errors.js';
 import { identity } from '../helpers/identity.js';
+import { entries, memoryLog, type LogEntry } from '../helpers/logs.js';
 import { until } from '../helpers/until.js';
 
 const INACTIVE: Verdict = { active: false, reason: 'inactive' };
@@ -30,18 +29,18 @@ const guards: IntrospectionGuard[] = [];
 afterEach(() => guards.splice(0).forEach((g) => g.stop()));
 
 function guard(introspector: TokenCheck, options: Partial<IntrospectionGuardOptions> = {}) {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({ write: (chunk, _e, done) => (logs.push(JSON.parse(String(chunk))), done()) });
+  const log = memoryLog();
   const g = new IntrospectionGuard({
     introspection: introspector,
     budget: new IntrospectionBudget({ ratePerSecond: 1000, concurrency: 100 }),
-    logger: createLogger('info', sink),
+    logger: log.logger,
     retryBaseDelayMs: 1,
     probe: { initialMs: 5, maxMs: 20 },
     ...options,
   });
   guards.push(g);
-  return { g, logs };
+  /** `logged`: what it has logged so far. */
+  return { g, logged: () => entries(log.lines) };
 }
 
 describe('IntrospectionGuard: budget', () => {
@@ -130,7 +129,7 @@ describe("IntrospectionGuard: ZITADEL's 429", () => {
 describe('IntrospectionGuard: circuit breaker', () => {
   it('should open after five failures in a row, fail fast, and log it once', async () => {
     const fake = scripted([], failure('PROVIDER_TIMEOUT'));
-    const { g, logs } = guard(fake.introspector, { probe: { initialMs: 60_000, maxMs: 60_000 } });
+    const { g, logged } = guard(fake.introspector, { probe: { initialMs: 60_000, maxMs: 60_000 } });
     for (let i = 0; i < 5; i += 1) await rejected(() => g.check('t'), ProviderUnavailableError);
     expect(g.open).toBe(true);
     const error = await rejected(() => g.check('t'), ProviderUnavailableError);
@@ -138,7 +137,7 @@ describe('IntrospectionGuard: circuit breaker', () => {
     expect(error.retryAfterSeconds).toBe(60);
     expect(fake.tokens).toHaveLength(5);
     await rejected(() => g.check('t'), ProviderUnavailableError);
-    expect(logs.filter((l) => /circuit open/.test(String(l.msg)))).toHaveLength(1);
+    expect(logged().filter((l) => /circuit open/.test(String(l.msg)))).toHaveLength(1);
   });
 
   it('should not open when failures are interrupted by a success', async () => {
@@ -150,7 +149,7 @@ describe('IntrospectionGuard: circuit breaker', () => {
 
   it('should close after a background probe succeeds, with no traffic, and log the recovery', async () => {
     const fake = scripted([], failure('PROVIDER_UNREACHABLE'));
-    const { g, logs } = guard(fake.introspector, { retries: 0 });
+    const { g, logged } = guard(fake.introspector, { retries: 0 });
     for (let i = 0; i < 5; i += 1) await rejected(() => g.check('user-token'), ProviderUnavailableError);
     expect(g.open).toBe(true);
     await until(() => fake.tokens.length >= 7, 'two failed probes');
@@ -159,7 +158,7 @@ describe('IntrospectionGuard: circuit breaker', () => {
     await until(() => !g.open, 'the circuit closed');
     // Probes use made-up tokens, never a caller's.
     expect(fake.tokens.slice(5).every((t) => t.startsWith('probe.'))).toBe(true);
-    expect(logs.filter((l) => /circuit closed/.test(String(l.msg)))).toHaveLength(1);
+    expect(logged().filter((l) => /circuit closed/.test(String(l.msg)))).toHaveLength(1);
     await expect(g.check('user-token')).resolves.toEqual(INACTIVE);
   });
 
@@ -217,35 +216,35 @@ describe('IntrospectionGuard: circuit breaker', () => {
 });
 
 describe('IntrospectionGuard: outage log', () => {
-  const cannotVerify = (logs: Record<string, unknown>[]) => logs.filter((l) => String(l.msg).startsWith('cannot verify tokens'));
+  const cannotVerify = (logs: LogEntry[]) => logs.filter((l) => String(l.msg).startsWith('cannot verify tokens'));
 
   it('should log an outage once per kind, and its end once, however many requests fail', async () => {
     const fake = scripted([failure('CLIENT_AUTH_REJECTED'), failure('CLIENT_AUTH_REJECTED'), failure('CLIENT_AUTH_REJECTED')]);
-    const { g, logs } = guard(fake.introspector);
+    const { g, logged } = guard(fake.introspector);
     for (let i = 0; i < 3; i += 1) await rejected(() => g.check('t'), ProviderUnavailableError);
     await g.check('t');
     await g.check('t');
     // A rejected key needs an operator: error level (50).
-    expect(cannotVerify(logs).map((l) => [l.level, l.code])).toEqual([[50, 'CLIENT_AUTH_REJECTED']]);
-    expect(logs.filter((l) => l.msg === 'token introspection recovered')).toEqual([expect.objectContaining({ after: 'CLIENT_AUTH_REJECTED' })]);
+    expect(cannotVerify(logged()).map((l) => [l.level, l.code])).toEqual([[50, 'CLIENT_AUTH_REJECTED']]);
+    expect(logged().filter((l) => l.msg === 'token introspection recovered')).toEqual([expect.objectContaining({ after: 'CLIENT_AUTH_REJECTED' })]);
   });
 
   it('should log a budget refusal as no outage: it is not one', async () => {
     const fake = scripted([]);
-    const { g, logs } = guard(fake.introspector, { budget: new IntrospectionBudget({ ratePerSecond: 1, concurrency: 10 }) });
+    const { g, logged } = guard(fake.introspector, { budget: new IntrospectionBudget({ ratePerSecond: 1, concurrency: 10 }) });
     await g.check('a');
     await rejected(() => g.check('b'), IntrospectionBudgetError);
-    expect(logs).toEqual([]);
+    expect(logged()).toEqual([]);
   });
 
   it('should let a failure that is no provider outage (a bug) through unchanged, unretried and uncounted', async () => {
     const bug = new TypeError('a bug');
     const fake = scripted([bug, bug, bug, bug, bug, bug]);
-    const { g, logs } = guard(fake.introspector, { failureThreshold: 1 });
+    const { g, logged } = guard(fake.introspector, { failureThreshold: 1 });
     expect(await rejected(() => g.check('t'), TypeError)).toBe(bug);
     expect(fake.tokens).toHaveLength(1);
     expect(g.open).toBe(false);
-    expect(cannotVerify(logs)).toEqual([]);
+    expect(cannotVerify(logged())).toEqual([]);
   });
 });
 

@@ -1,18 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
 import { AuthError, IntrospectionBudgetError, ProviderUnavailableError } from '../../src/auth/errors.js';
 import { TokenCache } from '../../src/auth/cache/tokenCache.js';
 import { chooseTokenChecks, type TokenChecks } from '../../src/auth/validationMode.js';
 import { createTokenVerifier } from '../../src/auth/verifier.js';
 import type { TokenCheck, Verdict } from '../../src/auth/verdict.js';
 import { identity } from '../helpers/identity.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { entries, memoryLog } from '../helpers/logs.js';
 
-function memoryLogger() {
-  const lines: { level: number; msg: string; code?: string; reason?: string }[] = [];
-  const logger = createLogger('debug', new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
-  return { logger, lines };
-}
 
 /** A check that answers `results` in turn (the last one repeatedly) and counts its calls. */
 function scripted(...results: (Verdict | Error)[]): TokenCheck & { calls: number } {
@@ -29,10 +23,15 @@ function scripted(...results: (Verdict | Error)[]): TokenCheck & { calls: number
 }
 
 function verifierFor(check: TokenCheck, introspection?: TokenCheck) {
-  const { logger, lines } = memoryLogger();
+  const log = memoryLog();
   const cache = new TokenCache({ maxEntries: 100, maxTtlMs: 300_000, negativeTtlMs: 10_000 });
   const checks: TokenChecks = { decide: () => check, introspection };
-  return { verifier: createTokenVerifier({ checks, cache, logger }), lines, cache };
+  return {
+    verifier: createTokenVerifier({ checks, cache, logger: log.logger }),
+    cache,
+    /** What it has logged so far. */
+    logged: () => entries(log.lines),
+  };
 }
 
 const exp = Math.floor(Date.now() / 1000) + 600;
@@ -52,12 +51,12 @@ describe('createTokenVerifier', () => {
 
   it('should remember a refusal, and log its reason but not the token', async () => {
     const check = scripted({ active: false, reason: 'wrong_audience' });
-    const { verifier, lines } = verifierFor(check);
+    const { verifier, logged } = verifierFor(check);
     expect(await error(verifier.verify('secret-token'))).toBeInstanceOf(AuthError);
     expect(await error(verifier.verify('secret-token'))).toBeInstanceOf(AuthError);
     expect(check.calls).toBe(1);
-    expect(lines.find((l) => l.msg === 'token rejected')?.reason).toBe('wrong_audience');
-    expect(JSON.stringify(lines)).not.toContain('secret-token');
+    expect(logged().find((l) => l.msg === 'token rejected')?.reason).toBe('wrong_audience');
+    expect(JSON.stringify(logged())).not.toContain('secret-token');
   });
 
   it.each(['unknown_key', 'not_yet_valid'])('should refuse a token that may pass later (%s) without remembering the refusal', async (reason) => {
@@ -76,7 +75,7 @@ describe('createTokenVerifier', () => {
 
   it('should turn an unexpected failure into a provider fault (503, never 401), logged once, and not remember it', async () => {
     const check = scripted(new TypeError('RS256 requires key modulusLength to be 2048 bits or larger'), ACTIVE);
-    const { verifier, lines } = verifierFor(check);
+    const { verifier, logged } = verifierFor(check);
     const failure = await error(verifier.verify('a'));
     expect(failure).toBeInstanceOf(ProviderUnavailableError);
     expect((failure as ProviderUnavailableError).code).toBe('PROVIDER_ERROR');
@@ -86,15 +85,15 @@ describe('createTokenVerifier', () => {
     const again = verifierFor(check2);
     await error(again.verifier.verify('x'));
     await error(again.verifier.verify('y'));
-    expect(again.lines.filter((l) => l.msg.startsWith('cannot verify tokens')).length).toBe(1);
+    expect(again.logged().filter((l) => l.msg.startsWith('cannot verify tokens')).length).toBe(1);
   });
 
   it('should let our own introspection budget refusal through as it is (a 429, not an outage), and not remember it', async () => {
     const check = scripted(new IntrospectionBudgetError(2), ACTIVE);
-    const { verifier, lines } = verifierFor(check);
+    const { verifier, logged } = verifierFor(check);
     expect(await error(verifier.verify('t'))).toBeInstanceOf(IntrospectionBudgetError);
     expect((await verifier.verify('t')).id).toBe('7');
-    expect(lines.filter((l) => l.msg.startsWith('cannot verify tokens'))).toEqual([]);
+    expect(logged().filter((l) => l.msg.startsWith('cannot verify tokens'))).toEqual([]);
   });
 });
 
