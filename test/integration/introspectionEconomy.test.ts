@@ -61,8 +61,8 @@ describe('introspection economy', () => {
   it('should share one introspection among concurrent cold requests for one token', async () => {
     const token = await issuer.mintToken();
     const calls = await issuer.introspectionsDuring(async () => {
-      const responses = await Promise.all(Array.from({ length: 200 }, () => cached.post('{ hello me { id } }', bearer(token))));
-      expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
+      const responses = await Promise.all(Array.from({ length: 50 }, () => cached.post('{ hello me { id } }', bearer(token))));
+      expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
     });
     expect(calls).toBe(1);
   });

@@ -44,7 +44,7 @@ describe('a flood of distinct bad tokens', () => {
     const started = Date.now();
     const statuses = new Map<number, number>();
     // Far more made-up tokens than the budget allows over the time they take (a burst of RATE, then RATE a second).
-    for (let wave = 0; wave < 4; wave += 1) {
+    for (let wave = 0; wave < 2; wave += 1) {
       const flood = Array.from({ length: 60 }, () => flooded.post('{ hello }', bearer(randomToken())));
       const [cached, ...answers] = await Promise.all([flooded.post('{ hello me { id } }', bearer(good)), ...flood]);
       expect(cached.status).toBe(200);
