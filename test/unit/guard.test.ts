@@ -164,12 +164,20 @@ describe('IntrospectionGuard: circuit breaker', () => {
 
   it('should count probes against the budget', async () => {
     const fake = scripted([], failure('PROVIDER_UNREACHABLE'));
-    const budget = new IntrospectionBudget({ ratePerSecond: 5, concurrency: 10 });
+    const clock = { now: 0 };
+    const budget = new IntrospectionBudget({ ratePerSecond: 5, concurrency: 10, now: () => clock.now });
+    let asked = 0;
+    const tryAcquire = budget.tryAcquire.bind(budget);
+    budget.tryAcquire = (client) => ((asked += 1), tryAcquire(client));
     const { g } = guard(fake.introspector, { retries: 0, budget });
     for (let i = 0; i < 5; i += 1) await rejected(() => g.check('t'), ProviderUnavailableError);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    // The burst of 5 went to the requests; probes get only what refills (5/s over ~0.1 s).
-    expect(fake.tokens.length).toBeLessThanOrEqual(6);
+    // The burst of 5 went to the requests: probes ask the budget, and are refused while nothing refills.
+    await until(() => asked >= 8, 'three probes asking the budget');
+    expect(fake.tokens).toHaveLength(5);
+    // A fifth of a second refills one call: one probe gets it.
+    clock.now += 200;
+    await until(() => fake.tokens.length === 6, 'a probe once the budget refilled');
+    expect(fake.tokens[5]).toMatch(/^probe\./);
   });
 
   it('should stop probing when a request closes the circuit while a probe is out', async () => {
@@ -195,6 +203,7 @@ describe('IntrospectionGuard: circuit breaker', () => {
     expect(g.open).toBe(false);
     // The probe that was out fails afterwards: no further probe may follow.
     calls[2]!.settle(failure('PROVIDER_ERROR'));
+    // An absence has no event: wait three probe periods (at most 20 ms each here).
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(calls).toHaveLength(3);
     expect(g.open).toBe(false);
