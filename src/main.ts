@@ -9,10 +9,11 @@ import type { PlaygroundOptions } from './http/playground.js';
 /** Entry point: configuration, start, signals. The only place that exits the process. */
 async function main(): Promise<void> {
   const config = configOrExit();
-  // Loaded once the configuration holds: a mistake in it is reported at once.
-  const { createApp } = await import('./app.js');
+  // Loaded once the configuration holds: a mistake in it is reported at once. The development
+  // issuer starts meanwhile (its keys are made off the event loop), so a taken DEV_ISSUER_PORT
+  // is reported at once too.
+  const [{ createApp }, dev] = await Promise.all([import('./app.js'), config.zitadel ? undefined : startDevelopmentIssuer(config)]);
   const logger = createLogger(config.logLevel);
-  const dev = config.zitadel ? undefined : await startDevelopmentIssuer(config);
   const zitadel = config.zitadel ?? dev!.zitadel;
 
   const app = createApp(

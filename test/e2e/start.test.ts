@@ -165,7 +165,8 @@ describe('node dist/main.js', () => {
     const taken = createServer();
     const port = await listen(taken);
     try {
-      const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), DEV_ISSUER_PORT: '0', HOST: '127.0.0.1' });
+      // A configured issuer (nothing listens there): no development issuer to start before the port is found taken.
+      const run = start(process.execPath, ['dist/main.js'], { PORT: String(port), HOST: '127.0.0.1', ZITADEL_ISSUER: 'http://127.0.0.1:9', ZITADEL_CLIENT_ID: 'api', ZITADEL_CLIENT_SECRET: 'secret' });
       const issuerPortTaken = start(process.execPath, ['dist/main.js'], { PORT: '0', DEV_ISSUER_PORT: String(port) });
       expect(await exitCode(run)).toBe(78);
       expect(run.output()).toMatch(new RegExp(`PORT: ${port} is already in use`));
