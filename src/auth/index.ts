@@ -50,8 +50,9 @@ export interface AuthDeps {
   /** Outbound HTTP to ZITADEL; default node:http with keep-alive agents. */
   readonly http?: HttpClient;
   /**
-   * The clock of ZITADEL's answers: the breaker's Retry-After, the key store's cooldowns, and the
-   * `exp` and `nbf` checks of introspection and JWT validation (the cache keeps real time).
+   * The clock of everything that talks to ZITADEL: the budget's refill, the breaker's Retry-After,
+   * the key store's cooldowns, and the `exp` and `nbf` checks of introspection and JWT validation
+   * (the cache keeps real time).
    */
   readonly now?: () => number;
   readonly timings?: AuthTimings;
@@ -111,7 +112,7 @@ export function createAuth(config: AuthConfig, deps: AuthDeps): Auth {
           ...(deps.observeIntrospection ? { observe: deps.observeIntrospection } : {}),
           ...clock,
         }),
-        budget: new IntrospectionBudget(config.introspectionBudget),
+        budget: new IntrospectionBudget({ ...config.introspectionBudget, ...clock }),
         logger,
         ...timings.guard,
         ...clock,

@@ -68,6 +68,12 @@ describe('a flood of distinct bad tokens', () => {
 });
 
 describe('the introspection budget, shared between clients', () => {
+  /** The time when the server started, for ever. */
+  const standingClock = () => {
+    const started = Date.now();
+    return () => started;
+  };
+
   /** A flood of made-up tokens from `from`, `waves` waves of `size` at once; the statuses it met. */
   async function flood(s: TestServer, from: string, waves: number, size: number, headers: Record<string, string> = {}): Promise<number[]> {
     const statuses: number[] = [];
@@ -81,7 +87,8 @@ describe('the introspection budget, shared between clients', () => {
   /**
    * A wave of the flood, then `users` new tokens (each to be introspected), each sent while
    * another wave floods: every one of those waves must meet 429s (the budget is spent when the
-   * user comes) and every user must get through. The production budget: 40 a second, 16 in flight.
+   * user comes) and every user must get through. The production budget: 40 a second, 16 in flight,
+   * on a clock that stands still, so that nothing refills however slowly a busy machine sends.
    */
   async function floodWhileUsersLogIn(floodWave: () => Promise<number[]>, users: ((token: string) => Promise<{ status: number }>)[]): Promise<void> {
     const flooded = await floodWave();
@@ -99,14 +106,14 @@ describe('the introspection budget, shared between clients', () => {
   }
 
   it("should leave another address's new tokens unaffected by a flood from one address", async () => {
-    const s = await server({ introspectionBudget: { ratePerSecond: 40, concurrency: 16 } });
+    const s = await server({ introspectionBudget: { ratePerSecond: 40, concurrency: 16 }, now: standingClock() });
     // Four people behind 127.0.0.2 log in (within an address's own allowance) while 127.0.0.1 floods.
     const user = (token: string) => postFrom(s.url, '127.0.0.2', '{ hello }', bearer(token));
     await floodWhileUsersLogIn(() => flood(s, '127.0.0.1', 1, 40), [user, user, user, user]);
   });
 
   it('should tell clients apart by the X-Forwarded-For of a trusted proxy (TRUST_PROXY_HOPS=1)', async () => {
-    const behindProxy = await server({ introspectionBudget: { ratePerSecond: 40, concurrency: 16 }, trustProxyHops: 1 });
+    const behindProxy = await server({ introspectionBudget: { ratePerSecond: 40, concurrency: 16 }, trustProxyHops: 1, now: standingClock() });
     // All through the proxy (127.0.0.1). The flooder is 198.51.100.7 to the proxy, and writes
     // whatever it likes into the header it sends; the users are 192.0.2.1 to 192.0.2.4.
     const user = (i: number) => (token: string) => postFrom(behindProxy.url, '127.0.0.1', '{ hello }', { 'x-forwarded-for': `192.0.2.${i}`, ...bearer(token) });
