@@ -2,8 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import { createAuth, type Auth, type AuthTimings, type HttpClient } from './auth/index.js';
+import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
 import type { Config, ZitadelConfig } from './config.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { createContext, type GraphQLContext } from './graphql/context.js';
@@ -24,16 +23,8 @@ export interface AppConfig
   readonly loopbackHostOnly?: boolean;
 }
 
-/** What the app is given rather than configured with. */
-export interface AppDeps {
-  readonly logger: Logger;
-  /** Outbound HTTP to ZITADEL; default node:http with keep-alive agents. */
-  readonly http?: HttpClient;
-  /** The clock of ZITADEL's answers (see AuthDeps); default Date.now. */
-  readonly now?: () => number;
-  /** Retry, breaker, backoff and key-refetch timings; default production's. */
-  readonly timings?: AuthTimings;
-}
+/** What the app is given rather than configured with: the logger, and optionally an HTTP client, a clock and timings for the auth layer. */
+export type AppDeps = Omit<AuthDeps, 'observeIntrospection'>;
 
 export interface App {
   readonly httpServer: http.Server;

@@ -3,7 +3,6 @@ import type { App } from './app.js';
 import { ConfigError, clientIdOf, loadConfig, privateKeyJwtCredentials, redisUrlForLog, type Config, type TokenValidationMode, type ZitadelConfig } from './config.js';
 import { createLogger } from './observability/logger.js';
 import type { DevIssuer } from './dev/issuer.js';
-import { FRONTEND_SCOPE } from './dev/directory.js';
 import type { PlaygroundOptions } from './http/playground.js';
 
 /** Entry point: configuration, start, signals. The only place that exits the process. */
@@ -74,7 +73,7 @@ function playgroundOptions(config: Config, dev: DevelopmentIssuer | undefined): 
   return {
     default: config.playground,
     headers: { Authorization: `Bearer ${token}` },
-    login: { issuer: issuer.issuer, clientId: issuer.frontendClientId, scope: FRONTEND_SCOPE, projectId: issuer.projectId, printedFor: issuer.demoUser.username },
+    login: { issuer: issuer.issuer, clientId: issuer.frontendClientId, scope: issuer.frontendScope, projectId: issuer.projectId, printedFor: issuer.demoUser.username },
   };
 }
 
@@ -133,7 +132,7 @@ function printDevelopmentHint(issuer: DevIssuer, url: string, token: string, mod
       `  issuer (authority)  ${issuer.issuer}`,
       `  client id           ${issuer.frontendClientId}`,
       '  redirect URIs       any http://localhost:<port>/... or http://127.0.0.1:<port>/...',
-      `  scope               ${FRONTEND_SCOPE}`,
+      `  scope               ${issuer.frontendScope}`,
       '',
       'Demo users (login name, password, project roles):',
       ...issuer.accounts.map(({ user, password, description }) => `  ${user.username.padEnd(width)}  ${password.padEnd(13)}  ${description}`),

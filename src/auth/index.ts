@@ -27,7 +27,6 @@ export { roleNames, type Identity } from './identity.js';
 export { describe, unmet, type Requirement } from './requirements.js';
 export type { TokenVerifier } from './verifier.js';
 export type { Verdict } from './verdict.js';
-export type { HttpClient } from './zitadel/httpClient.js';
 
 export interface AuthConfig {
   readonly zitadel: ZitadelConfig;

@@ -83,6 +83,8 @@ export interface DevIssuer {
    * application): any http://localhost or http://127.0.0.1 redirect URI, any port.
    */
   readonly frontendClientId: string;
+  /** The scope a front end asks for: the project's audience, roles, organization, refresh tokens. */
+  readonly frontendScope: string;
   /** Who can log in on the login page, with their passwords. */
   readonly accounts: readonly DemoAccount[];
   /** An opaque access token for the user, as a ZITADEL front-end application would receive. */
@@ -520,6 +522,7 @@ async function serve(server: http.Server, options: DevIssuerOptions): Promise<De
     basicClient: { clientId: BASIC_CLIENT_ID, clientSecret: basicSecret },
     demoUser: DEMO_USER,
     frontendClientId: FRONTEND_CLIENT_ID,
+    frontendScope: FRONTEND_SCOPE,
     accounts: DEMO_ACCOUNTS,
     async mintToken({ user = DEMO_USER, scope, expiresInSeconds = 12 * 3600, requestedBy = 'this-project' } = {}) {
       const application = APPLICATIONS[requestedBy];
