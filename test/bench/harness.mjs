@@ -12,28 +12,41 @@ const children = new Set();
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 process.on('SIGINT', () => process.exit(130));
 
-/**
- * With two or more CPUs and taskset (Linux), the server under test gets the last CPU to itself
- * and the load generator and the issuer share the others: runs then differ by the server alone,
- * not by where the scheduler happened to put it.
- */
-// Counted before pinning: once pinned, this process sees only its own CPUs.
+// Counted before any pinning: once pinned, this process sees only its own CPUs.
 const CPUS = availableParallelism();
-const pinning = CPUS >= 2 && (() => {
+let pinning = false;
+
+/**
+ * With two or more CPUs and taskset (Linux), from now on the server under test gets the last CPU
+ * to itself, and the load generator (this process) and the issuer share the others: runs then
+ * differ by the server alone, not by where the scheduler happened to put it. `companions` (the
+ * issuer) join the load generator. Returns a note for the report.
+ */
+export function pinFromNowOn(companions = []) {
+  if (CPUS < 2) return 'no CPU pinning (needs two CPUs)';
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' });
-    return true;
+    for (const pid of [process.pid, ...companions]) execFileSync('taskset', ['-a', '-p', '-c', `0-${CPUS - 2}`, String(pid)], { stdio: 'ignore' });
   } catch {
-    return false;
+    return 'no CPU pinning (needs taskset)';
   }
-})();
-export const pinnedNote = pinning
-  ? `servers pinned to CPU ${CPUS - 1}, load generator and issuer to the others`
-  : 'no CPU pinning (needs taskset and two CPUs)';
+  pinning = true;
+  return `servers pinned to CPU ${CPUS - 1}, load generator and issuer to the others`;
+}
 
 function pin(pid, cpus) {
   if (pinning) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
+
+/**
+ * The Node flags of `npm start` (package.json), read rather than copied, so the bench's "as users
+ * run it" part starts the server exactly as the README does.
+ */
+export const START_FLAGS = (() => {
+  const { scripts } = JSON.parse(readFileSync(here('../../package.json'), 'utf8'));
+  const match = /\bnode((?: --\S+)*) dist\/main\.js/.exec(scripts.start);
+  if (!match) throw new Error(`cannot find "node … dist/main.js" in the start script: ${scripts.start}`);
+  return match[1].split(' ').filter(Boolean);
+})();
 
 /**
  * Node flags for every server, ours and plain Apollo alike. A fixed young generation: with V8's
@@ -44,11 +57,14 @@ function pin(pid, cpus) {
  */
 export const SERVER_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--min-semi-space-size=16').split(' ').filter(Boolean);
 
-/** `server: true` gives it the CPU of its own and (unless `flags` says otherwise) SERVER_FLAGS. */
-export function start(script, env, args = [], { server = false, flags = server ? SERVER_FLAGS : [] } = {}) {
+/**
+ * `server: true` gives it the CPU of its own (when pinning) and (unless `flags` says otherwise)
+ * SERVER_FLAGS. `inherit: false` starts it with `env` and PATH alone, none of this shell's settings.
+ */
+export function start(script, env, args = [], { server = false, flags = server ? SERVER_FLAGS : [], inherit = true } = {}) {
   const child = fork(script, args, {
     execArgv: flags,
-    env: { ...process.env, ...env },
+    env: { ...(inherit ? process.env : { PATH: process.env.PATH }), ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   if (server) pin(child.pid, String(CPUS - 1));
@@ -96,26 +112,35 @@ export function peakRssMb(pid) {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-export async function startOurs(issuer, env, { flags = SERVER_FLAGS } = {}) {
+/**
+ * Our server, production mode, against `issuer`. With `defaults`, every other setting is left at
+ * its default (a JSON log line per request, the introspection budget), as a user runs it.
+ */
+export async function startOurs(issuer, env, { flags = SERVER_FLAGS, defaults = false } = {}) {
   const port = await freePort();
+  const tuned = defaults
+    ? {}
+    : {
+        // Like the plain Apollo server, no line per request; a scenario of its own measures the log.
+        LOG_LEVEL: 'warn',
+        // The budget protects ZITADEL in production; here it would measure the budget, not us.
+        ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
+        ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
+      };
   const child = start(
     here('../../dist/main.js'),
     {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(port),
-      // Like the plain Apollo server, no line per request; scenario 2b measures the request log.
-      LOG_LEVEL: 'warn',
       ZITADEL_ISSUER: issuer.issuer,
       ZITADEL_KEY_JSON: issuer.keyJson,
       ZITADEL_PROJECT_ID: issuer.projectId,
-      // The budget protects ZITADEL in production; here it would measure the budget, not us.
-      ZITADEL_INTROSPECTION_RATE_LIMIT: '100000',
-      ZITADEL_INTROSPECTION_CONCURRENCY: '1000',
+      ...tuned,
       ...env,
     },
     [],
-    { server: true, flags },
+    { server: true, flags, inherit: !defaults },
   );
   await waitReady(`http://127.0.0.1:${port}/readyz`);
   return { child, url: `http://127.0.0.1:${port}/graphql` };

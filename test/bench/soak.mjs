@@ -9,7 +9,7 @@
 // SOAK_REQUESTS (200000), SOAK_CONNECTIONS (50), SOAK_ISSUER_DELAY_MS (20), SOAK_LOGINS_PER_SECOND (4).
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
-import { counts, rssMb, startIssuer, startOurs, stopAll } from './harness.mjs';
+import { counts, pinFromNowOn, rssMb, startIssuer, startOurs, stopAll } from './harness.mjs';
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 200_000);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 50);
@@ -32,6 +32,7 @@ const FLOODER = '203.0.113.66';
 const userAddress = (i) => `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
 async function main() {
+  pinFromNowOn();
   const issuer = await startIssuer({ delayMs: DELAY_MS, tokens: VALID_TOKENS });
   // Production defaults, including the introspection budget (40/s), which the unknown tokens meet,
   // and V8's default heap sizing.
