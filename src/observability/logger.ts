@@ -4,7 +4,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
  * JSON logs (pino). We never log tokens; redaction is the second line of defence should a
  * header or a form body ever reach a log call.
  */
-export function createLogger(level: string, destination: DestinationStream = bufferedStdout()): Logger {
+export function createLogger(level: string, destination: DestinationStream = batchedStdout()): Logger {
   return pino(
     {
       level,
@@ -17,16 +17,36 @@ export function createLogger(level: string, destination: DestinationStream = buf
   );
 }
 
+/** Lines are written once this many characters wait, and at least every FLUSH_INTERVAL_MS. */
+const BATCH_CHARS = 4096;
+const FLUSH_INTERVAL_MS = 100;
+
 /**
- * stdout through a 4 KiB buffer, written synchronously when full and every 100 ms: a write(2)
- * per request line is what request logging would otherwise cost, and synchronous writes keep the
- * work on the event loop's thread rather than the thread pool (async writes cost more CPU per
- * line). Flushed at exit, so a stopping process keeps its last lines.
+ * stdout, written in batches: a write(2) per request line is what request logging would
+ * otherwise cost. The lines wait in an array and are joined once per batch; sonic-boom's own
+ * buffer (minLength) appends each line to one growing string and measures its byte length on
+ * every write, which copies the whole buffer per line (measured at about 20 µs of server CPU
+ * per request line, against 3 µs this way). Writes are synchronous, on the event loop's thread
+ * (async writes cost more CPU per line); sonic-boom does them, partial writes and EAGAIN
+ * included. Flushed at exit, so a stopping process keeps its last lines.
  */
-function bufferedStdout(): DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096 });
-  const timer = setInterval(() => destination.flush(), 100);
-  timer.unref();
-  process.once('exit', () => destination.flushSync());
-  return destination;
+export function batchedStdout(out: DestinationStream = pino.destination({ dest: 1, sync: true })): DestinationStream {
+  let lines: string[] = [];
+  let chars = 0;
+  const flush = () => {
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    chars = 0;
+    out.write(text);
+  };
+  setInterval(flush, FLUSH_INTERVAL_MS).unref();
+  process.once('exit', flush);
+  return {
+    write(line: string) {
+      lines.push(line);
+      chars += line.length;
+      if (chars >= BATCH_CHARS) flush();
+    },
+  };
 }
