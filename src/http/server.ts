@@ -11,6 +11,7 @@ import { ErrorCode, RequestTimeoutError } from '../graphql/errors.js';
 import { addressedToLoopback, isLoopbackOrigin } from './loopback.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestShapeError } from '../graphql/queryLimits.js';
+import { requestLineWriter } from '../observability/requestLine.js';
 import { RequestRecord, requestIdFrom } from './requestRecord.js';
 
 export interface HttpEdgeOptions {
@@ -48,9 +49,7 @@ type Next = (error?: unknown) => void;
  */
 export function createHttpServer(options: HttpEdgeOptions): http.Server {
   const { apollo, context, ready, logger, metrics } = options;
-  // The request line is built from RequestRecord fields alone, which never hold a token, so it
-  // skips the redaction pass (two thirds of the line's cost).
-  const requestLog = logger.child({}, { redact: { paths: [] } });
+  const writeRequestLine = requestLineWriter(logger);
   const { limits, maxBodyBytes, requestTimeoutMs, maxBatch } = options.graphql;
   const deadlines = new Deadlines(requestTimeoutMs);
   // Requested headers are reflected (Sandbox users add their own); credentials travel in
@@ -86,20 +85,17 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       record.outcome = status === 499 ? 'CLIENT_CLOSED_REQUEST' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
     }
     metrics?.requestEnded(record, status);
-    if (!requestLog.isLevelEnabled('info')) return;
-    requestLog.info(
-      {
-        reqId: record.id,
-        operationName: record.operationName,
-        outcome: record.outcome,
-        status,
-        ms: round(performance.now() - record.startedAt),
-        ...(record.auth === null ? {} : { auth: record.auth }),
-        ...(record.authMs === null ? {} : { authMs: round(record.authMs) }),
-        ...(record.authFailure === null ? {} : { authFailure: record.authFailure }),
-      },
-      'request',
-    );
+    if (!logger.isLevelEnabled('info')) return;
+    writeRequestLine({
+      reqId: record.id,
+      operationName: record.operationName,
+      outcome: record.outcome,
+      status,
+      ms: round(performance.now() - record.startedAt),
+      auth: record.auth,
+      authMs: record.authMs === null ? null : round(record.authMs),
+      authFailure: record.authFailure,
+    });
   }
 
   function graphql(req: IncomingMessage, res: ServerResponse): void {
