@@ -27,6 +27,21 @@ describe('Deadlines', () => {
   });
 });
 
+describe('Deadlines list', () => {
+  it('should keep its order whichever deadlines settle, first, middle or last, and tolerate settling twice', async () => {
+    const deadlines = new Deadlines(30);
+    const expired: number[] = [];
+    const all = Array.from({ length: 6 }, (_, i) => deadlines.start(() => expired.push(i)));
+    for (const i of [0, 2, 5, 2]) deadlines.settle(all[i]!);
+    const late = deadlines.start(() => expired.push(6));
+    await until(() => expired.length === 4, 'the unsettled deadlines expired');
+    expect(expired).toEqual([1, 3, 4, 6]);
+    deadlines.settle(late);
+    expect(late.watched).toBe(false);
+    deadlines.stop();
+  });
+});
+
 describe('Deadline', () => {
   it('should make its AbortSignal only when asked, aborted with the reason if already expired', () => {
     const deadline = new Deadline(0, () => undefined);
