@@ -17,6 +17,12 @@ export interface RequestSummary {
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests: Counter<'status' | 'outcome'>;
+  /**
+   * Requests ended since the last scrape, by status and outcome, handed to the counter when it
+   * is collected: its inc() validates and hashes the labels on every call (about 2 µs of a
+   * cached request's CPU, profiled under load), two map lookups here.
+   */
+  readonly #uncounted = new Map<number, Map<string, number>>();
   readonly #requestDuration: Histogram;
   readonly #introspectionDuration: Histogram<'result'>;
 
@@ -28,6 +34,15 @@ export class Metrics {
       help: 'GraphQL HTTP requests by status and outcome (OK or the first error code).',
       labelNames: ['status', 'outcome'],
       registers,
+      collect: () => {
+        for (const [status, outcomes] of this.#uncounted) {
+          for (const [outcome, count] of outcomes) {
+            if (count === 0) continue;
+            this.#requests.inc({ status, outcome }, count);
+            outcomes.set(outcome, 0);
+          }
+        }
+      },
     });
     this.#requestDuration = new Histogram({
       name: 'graphql_request_duration_seconds',
@@ -71,7 +86,9 @@ export class Metrics {
   }
 
   requestEnded(request: RequestSummary, status: number): void {
-    this.#requests.inc({ status, outcome: request.outcome });
+    let outcomes = this.#uncounted.get(status);
+    if (!outcomes) this.#uncounted.set(status, (outcomes = new Map()));
+    outcomes.set(request.outcome, (outcomes.get(request.outcome) ?? 0) + 1);
     this.#requestDuration.observe((performance.now() - request.startedAt) / 1000);
   }
 
