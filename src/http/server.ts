@@ -111,7 +111,8 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       // Like every 503: when to try again (the slow work goes on, and a verdict it finds is cached).
       sendError(res, record, 503, error.code, error.message, { 'retry-after': String(TIMEOUT_RETRY_AFTER_SECONDS) });
     });
-    res.once('close', () => {
+    // 'close' comes once per response: `on` spares once()'s wrapper and its removal.
+    res.on('close', () => {
       deadlines.settle(deadline);
       ended(record, res);
     });
@@ -189,7 +190,9 @@ export function createHttpServer(options: HttpEdgeOptions): http.Server {
       return sendJson(res, 403, { errors: [{ message: 'This development server answers requests to localhost only.', extensions: { code: 'HOST_NOT_ALLOWED' } }] });
     }
     if (options.playground?.(req, res)) return;
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
     switch (path) {
       case GRAPHQL_PATH:
         return graphql(req, res);
