@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Auth, Verdict } from '../auth/index.js';
+import { TallyHistogram } from './tallyHistogram.js';
 
 /** What a finished request tells the metrics. */
 export interface RequestSummary {
@@ -23,7 +24,7 @@ export class Metrics {
    * cached request's CPU, profiled under load), two map lookups here.
    */
   readonly #uncounted = new Map<number, Map<string, number>>();
-  readonly #requestDuration: Histogram;
+  readonly #requestDuration: TallyHistogram;
   readonly #introspectionDuration: Histogram<'result'>;
 
   constructor() {
@@ -44,12 +45,12 @@ export class Metrics {
         }
       },
     });
-    this.#requestDuration = new Histogram({
-      name: 'graphql_request_duration_seconds',
-      help: 'Time from a GraphQL request arriving to its response ending.',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
+    this.#requestDuration = new TallyHistogram(
+      'graphql_request_duration_seconds',
+      'Time from a GraphQL request arriving to its response ending.',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      this.registry,
+    );
     this.#introspectionDuration = new Histogram({
       name: 'zitadel_introspection_duration_seconds',
       help: "Calls to ZITADEL's introspection endpoint, by result (active, inactive, error).",
