@@ -9,7 +9,8 @@
 // drift on a noisy machine does not favour one side, and every other server is stopped while one
 // is measured. Server CPU per request is read from /proc, so the load generator's share of the
 // machine cannot skew it. Tunables (environment):
-//   BENCH_PART (all | users | controlled), BENCH_DURATION_SECONDS (5), BENCH_WARMUP_SECONDS (5, part 1), BENCH_ROUNDS (3),
+//   BENCH_PART (all | users | controlled), BENCH_DURATION_SECONDS (5), BENCH_WARMUP_SECONDS (5, part 1),
+//   BENCH_USER_ROUNDS (6, part 1), BENCH_ROUNDS (3, part 2),
 //   BENCH_CONNECTIONS (50), BENCH_ISSUER_DELAY_MS (20), BENCH_TOKENS (10000),
 //   BENCH_NODE_FLAGS (see harness.mjs).
 import autocannon from 'autocannon';
@@ -20,6 +21,8 @@ const PART = process.env.BENCH_PART ?? 'all';
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Fresh processes vary more than runs of one process do: part 1 takes more of them.
+const USER_ROUNDS = Number(process.env.BENCH_USER_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DISTINCT_TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
 const DELAY_MS = Number(process.env.BENCH_ISSUER_DELAY_MS ?? 20);
@@ -111,15 +114,15 @@ async function rounds(issuer, scenarios, servers) {
 }
 
 /**
- * ROUNDS interleaved rounds in which every scenario gets a process of its own, started afresh,
+ * `rounds` interleaved rounds in which every scenario gets a process of its own, started afresh,
  * warmed up for WARMUP_SECONDS and then measured: how fast a server settles varies from one
  * process to the next (JIT, heap sizing) more than from one run to the next, so each round
  * samples that too, as users restarting the server do.
  */
-async function freshRounds(issuer, scenarios) {
+async function freshRounds(issuer, scenarios, rounds) {
   const runs = new Map(scenarios.map((s) => [s, []]));
   const rss = new Map();
-  for (let round = 0; round < ROUNDS; round += 1) {
+  for (let round = 0; round < rounds; round += 1) {
     for (const s of round % 2 === 0 ? scenarios : [...scenarios].reverse()) {
       const server = await s.start();
       await load(server.url, s.tokens, { duration: WARMUP_SECONDS });
@@ -148,7 +151,7 @@ function table(title, rows) {
 }
 
 const settings = (flags) => flags.join(' ') || '(V8 defaults)';
-const header = () => `${CONNECTIONS} connections, ${DURATION} s runs, ${ROUNDS} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}`;
+const header = (rounds) => `${CONNECTIONS} connections, ${DURATION} s runs, ${rounds} interleaved rounds, issuer delay ${DELAY_MS} ms, node ${process.version}`;
 
 /** Part 1: what `npm start` users get, against plain Apollo as `node` runs it. */
 async function asUsersRunIt(issuer) {
@@ -158,8 +161,8 @@ async function asUsersRunIt(issuer) {
     { name: 'plain Apollo 5, no auth', start: () => startPlain([]), tokens: [] },
     { name: 'ours as `npm start` runs it, cached token', start: ours({}), tokens: [token] },
     { name: '… LOG_LEVEL=warn (no request line)', start: ours({ LOG_LEVEL: 'warn' }), tokens: [token] },
-  ]);
-  table(`## As users run it: defaults, NODE_ENV=production, ours with \`npm start\`'s flags (${settings(START_FLAGS)}), plain Apollo with none, nothing pinned, a fresh process per run warmed up for ${WARMUP_SECONDS} s\n\n${header()}`, rows);
+  ], USER_ROUNDS);
+  table(`## As users run it: defaults, NODE_ENV=production, ours with \`npm start\`'s flags (${settings(START_FLAGS)}), plain Apollo with none, nothing pinned, a fresh process per run warmed up for ${WARMUP_SECONDS} s\n\n${header(USER_ROUNDS)}`, rows);
 }
 
 /** Part 2: pinned, fixed flags, one scenario per feature. */
@@ -186,7 +189,7 @@ async function controlled(issuer) {
   for (const [phase, run] of [['cold', cold], ['warm', warm]]) {
     rows.push({ name: `${rotation.name}, ${phase}`, rps: run.rps, each: String(Math.round(run.rps)), p50: run.p50, p99: run.p99, introspections: run.introspections, requests: run.total, rss });
   }
-  table(`## Controlled: ${pinnedNote}, every server with ${settings(SERVER_FLAGS)}\n\n${header()}`, rows);
+  table(`## Controlled: ${pinnedNote}, every server with ${settings(SERVER_FLAGS)}\n\n${header(ROUNDS)}`, rows);
   console.log(`\nintrospections per distinct token: cold ${(cold.introspections / rotation.tokens.length).toFixed(3)}, warm ${(warm.introspections / rotation.tokens.length).toFixed(3)}`);
 }
 
