@@ -28,7 +28,7 @@ const FLUSH_INTERVAL_MS = 100;
  * every write, which copies the whole buffer per line (measured at about 20 µs of server CPU
  * per request line, against 3 µs this way). Writes are synchronous, on the event loop's thread
  * (async writes cost more CPU per line); sonic-boom does them, partial writes and EAGAIN
- * included. Flushed at exit, so a stopping process keeps its last lines.
+ * included. Flushed at exit, so a stopping process keeps its last lines, and by `logger.flush()`.
  */
 export function batchedStdout(out: DestinationStream = pino.destination({ dest: 1, sync: true })): DestinationStream {
   let lines: string[] = [];
@@ -42,11 +42,17 @@ export function batchedStdout(out: DestinationStream = pino.destination({ dest: 
   };
   setInterval(flush, FLUSH_INTERVAL_MS).unref();
   process.once('exit', flush);
-  return {
+  const destination: DestinationStream & { flush(done?: (error?: Error) => void): void } = {
     write(line: string) {
       lines.push(line);
       chars += line.length;
       if (chars >= BATCH_CHARS) flush();
     },
+    // pino's logger.flush(): main.ts writes its start-up lines at once, beside the banner.
+    flush(done?: (error?: Error) => void) {
+      flush();
+      done?.();
+    },
   };
+  return destination;
 }

@@ -39,6 +39,16 @@ describe('batchedStdout', () => {
     await expect(written).resolves.toBe('one\ntwo\n');
   });
 
+  it("writes what waits at once when the logger is flushed (main.ts's start-up lines)", () => {
+    const { out, writes } = capture();
+    const logger = createLogger('info', batchedStdout(out));
+    logger.info({ port: 4000 }, 'listening');
+    expect(writes).toEqual([]);
+    logger.flush();
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(writes[0]!)).toMatchObject({ msg: 'listening', port: 4000 });
+  });
+
   it('keeps redacting through the batch', async () => {
     const { out, nextWrite } = capture();
     const logger = createLogger('info', batchedStdout(out));
