@@ -25,8 +25,8 @@ const FLUSH_INTERVAL_MS = 100;
  * stdout, written in batches: a write(2) per request line is what request logging would
  * otherwise cost. The lines wait in an array and are joined once per batch; sonic-boom's own
  * buffer (minLength) appends each line to one growing string and measures its byte length on
- * every write, which copies the whole buffer per line (measured at about 20 µs of server CPU
- * per request line, against 3 µs this way). Writes are synchronous, on the event loop's thread
+ * every write, which copies the whole buffer per line (3.1-3.3 µs per line in a loop writing to
+ * /dev/null, against 1.2-1.5 µs this way). Writes are synchronous, on the event loop's thread
  * (async writes cost more CPU per line); sonic-boom does them, partial writes and EAGAIN
  * included. Flushed at exit, so a stopping process keeps its last lines, and by `logger.flush()`.
  */
